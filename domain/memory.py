@@ -27,9 +27,8 @@ class Memory(Aggregate):
     """A user's memory unit. State is the latest version; older ones come from the log."""
 
     @event("MemoryCreated")
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only args with defaults trip eventsourcing
         self,
-        *,
         user_id: str,
         kind: str,
         key: str,
@@ -48,6 +47,7 @@ class Memory(Aggregate):
         sources: list[dict[str, Any]] | None = None,
         slots: dict[str, str] | None = None,
         attributes: dict[str, Any] | None = None,
+        id: UUID | None = None,  # noqa: A002 - eventsourcing takes the aggregate ID this way
     ) -> None:
         self.user_id = user_id
         self.conversation_id = conversation_id
@@ -185,11 +185,11 @@ class Memory(Aggregate):
 
     @property
     def created_at(self) -> datetime:
-        return self._created_on
+        return self.created_on
 
     @property
     def updated_at(self) -> datetime:
-        return self._modified_on
+        return self.modified_on
 
     def latest_chat_time(self) -> str | None:
         times = [s.get("chat_time") for s in self.sources if s.get("chat_time")]

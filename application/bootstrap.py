@@ -1,0 +1,99 @@
+"""Composition root: builds the runtime (store, services, projections) from settings.
+
+The CLI, the Faust worker, the demo, the benchmarks and the tests all get their
+objects from here, so the embedded mode and the streaming mode run the very same
+services. Heavy parts (embedding model, vector index) are built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from application.fine_stage import FineStage
+from application.service import MemoryService
+from application.settings import Settings
+from application.store import MemoryStore, open_store
+from domain.extraction import Extractor
+from domain.governance import policy_from_name
+from projections.follower import Progress, catch_up
+from projections.timeline import TimelineProjector
+from projections.timeline_view import PostgresTimelineView, SQLiteTimelineView, TimelineView
+
+log = logging.getLogger(__name__)
+
+
+def build_extractor(settings: Settings) -> Extractor:
+    from extraction.rule_extractor import RuleBasedExtractor
+
+    policy = policy_from_name(settings.governance)
+    choice = settings.extractor
+    if choice not in ("rules", "auto", "anthropic"):
+        raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
+    rules = RuleBasedExtractor(policy=policy)
+    if choice == "rules":
+        return rules
+    from extraction.anthropic_config import anthropic_extractor_or_none
+
+    llm = anthropic_extractor_or_none(settings, fallback=rules, required=choice == "anthropic")
+    return llm or rules
+
+
+def open_timeline(store: MemoryStore) -> TimelineView:
+    module = store.env.get("PERSISTENCE_MODULE", "")
+    view_class = PostgresTimelineView if "postgres" in module else SQLiteTimelineView
+    return store.factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: MemoryStore
+    service: MemoryService
+    timeline: TimelineView
+    sync_projections: bool = True
+    with_vectors: bool = True
+    _read_side: Any = field(default=None, repr=False)
+
+    @property
+    def read_side(self) -> Any:
+        """Embedder + vector index + search, built on first use (loads the model)."""
+        if self._read_side is None:
+            from projections.read_side import ReadSide
+
+            self._read_side = ReadSide.open(self.settings, self.timeline)
+        return self._read_side
+
+    def projectors(self) -> list[Any]:
+        projectors: list[Any] = [TimelineProjector(self.timeline)]
+        if self.with_vectors:
+            projectors.append(self.read_side.projector)
+        return projectors
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        return sum(catch_up(self.store, p, progress=progress) for p in self.projectors())
+
+    def close(self) -> None:
+        if self._read_side is not None:
+            self._read_side.close()
+        self.store.close()
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    extractor: Extractor | None = None,
+    sync_projections: bool = True,
+    with_vectors: bool = True,
+) -> Runtime:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.event_store_url)
+    timeline = open_timeline(store)
+    fine = FineStage(store, extractor or build_extractor(settings), settings.context_messages)
+    service = MemoryService(store, fine, settings.chunk_chars, settings.chunk_overlap)
+    runtime = Runtime(settings, store, service, timeline, sync_projections, with_vectors)
+    if sync_projections:
+        service.on_saved = runtime.catch_up
+    return runtime

@@ -1,0 +1,117 @@
+"""The Fast stage: lose nothing.
+
+Each message is lightly processed (control characters removed, whitespace folded,
+long text chunked with overlap) and recorded at once as an ``episode`` memory, in
+the same transaction as the raw input, so the next turn can already retrieve it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from domain.envelope import InputEnvelope, Message
+from domain.memory import Memory
+from domain.raw_input import episode_id
+from domain.values import MemoryKind, Reason, Source, Stage
+
+DECIDED_BY = "fast-stage"
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES.sub(" ", text)
+    return _LINES.sub("\n\n", text).strip()
+
+
+def chunk_text(text: str, size: int, overlap: int) -> list[str]:
+    """Split at paragraph / sentence ends near ``size`` characters, overlapping a little."""
+    if len(text) <= size:
+        return [text]
+    overlap = min(overlap, size // 2)
+    chunks: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            window = text[start:end]
+            cut = max(window.rfind(p) for p in ("\n", "。", "！", "？", ". ", "! ", "? "))
+            if cut > size // 2:
+                end = start + cut + 1
+        chunks.append(text[start:end].strip())
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+    return [c for c in chunks if c]
+
+
+def message_text(message: Message) -> str:
+    """Readable text of a message; tool traces are summarised from their fields."""
+    if message.role != "tool":
+        return clean_text(message.text())
+    parts = [f"tool {message.tool_name}"]
+    if message.status:
+        parts.append(f"status {message.status}")
+    if message.latency_ms is not None:
+        parts.append(f"latency {message.latency_ms:.0f} ms")
+    body = clean_text(message.text())
+    if body:
+        parts.append(body)
+    return "; ".join(parts)
+
+
+def message_id_of(envelope: InputEnvelope, index: int) -> str:
+    return envelope.messages[index].message_id or f"{envelope.event_id}#{index}"
+
+
+def source_of(envelope: InputEnvelope, index: int) -> dict[str, Any]:
+    message = envelope.messages[index]
+    return Source(
+        event_id=envelope.event_id,
+        message_id=message_id_of(envelope, index),
+        conversation_id=envelope.conversation_id,
+        chat_time=message.chat_time.isoformat() if message.chat_time else None,
+        role=message.role,
+    ).to_dict()
+
+
+def build_episodes(
+    envelope: InputEnvelope, cause: dict[str, Any], chunk_chars: int, chunk_overlap: int
+) -> list[Memory]:
+    """One episode per message (per chunk of a long message), with deterministic IDs."""
+    episodes: list[Memory] = []
+    for index, message in enumerate(envelope.messages):
+        text = message_text(message)
+        if not text:
+            continue
+        chunks = chunk_text(text, chunk_chars, chunk_overlap)
+        for part, chunk in enumerate(chunks):
+            suffix = str(index) if part == 0 else f"{index}.{part}"
+            memory = Memory(
+                id=episode_id(envelope.event_id, suffix),
+                user_id=envelope.user_id,
+                conversation_id=envelope.conversation_id,
+                agent_id=envelope.agent_id,
+                app_id=envelope.app_id,
+                kind=MemoryKind.EPISODE.value,
+                key=f"episode.{message.role}",
+                content=chunk,
+                stage=Stage.FAST.value,
+                reason=Reason.NEW.value,
+                cause=cause,
+                decided_by=DECIDED_BY,
+                tags=list(envelope.tags),
+                sources=[source_of(envelope, index)],
+                attributes={
+                    "speaker": message.name or message.role,
+                    "chunk": part,
+                    "chunks": len(chunks),
+                },
+            )
+            episodes.append(memory)
+    return episodes

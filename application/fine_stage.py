@@ -1,0 +1,264 @@
+"""The Fine stage: organise locally.
+
+Looks at the new messages with a little earlier context and at the user's active
+memories (from the user's directory aggregate, which is consistent with the
+memories because both are written in one transaction), asks the extractor for
+decisions, and records them as events on the right Memory IDs. Episodes whose
+content is fully represented by Fine memories are archived with links to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from application.store import MemoryStore
+from domain.envelope import InputEnvelope
+from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
+from domain.memory import Memory
+from domain.raw_input import RawInput, UserDirectory, directory_id, episode_id, raw_input_id
+from domain.values import Reason, Stage
+from application.fast_stage import message_id_of, message_text, source_of
+
+
+@dataclass
+class RefineResult:
+    created: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+
+def directory_entry(memory: Memory) -> dict[str, Any]:
+    """What the directory keeps of a memory: enough to decide without loading it."""
+    return {
+        "kind": memory.kind,
+        "key": memory.key,
+        "content": memory.content,
+        "version": memory.version,
+        "slots": dict(memory.slots),
+        "preference_type": memory.preference_type,
+        "reasoning": memory.reasoning,
+        "confidence": memory.confidence,
+        "latest_chat_time": memory.latest_chat_time(),
+        "source_roles": sorted({s.get("role") or "" for s in memory.sources}),
+        "attributes": dict(memory.attributes),
+    }
+
+
+def existing_from_entry(memory_id: str, entry: dict[str, Any]) -> ExistingMemory:
+    return ExistingMemory(
+        memory_id=memory_id,
+        kind=entry["kind"],
+        key=entry["key"],
+        content=entry["content"],
+        version=entry["version"],
+        slots=dict(entry.get("slots") or {}),
+        preference_type=entry.get("preference_type"),
+        reasoning=entry.get("reasoning"),
+        confidence=entry.get("confidence", 1.0),
+        latest_chat_time=entry.get("latest_chat_time"),
+        source_roles=tuple(entry.get("source_roles") or ()),
+        attributes=dict(entry.get("attributes") or {}),
+    )
+
+
+def window_messages(envelope: InputEnvelope, is_new: bool) -> list[WindowMessage]:
+    return [
+        WindowMessage(
+            message_id=message_id_of(envelope, i),
+            event_id=envelope.event_id,
+            role=m.role,
+            text=message_text(m),
+            chat_time=m.chat_time,
+            name=m.name,
+            is_new=is_new,
+            tool_name=m.tool_name,
+            tool_input=m.tool_input,
+            tool_output=m.tool_output,
+            status=m.status,
+            latency_ms=m.latency_ms,
+        )
+        for i, m in enumerate(envelope.messages)
+    ]
+
+
+class FineStage:
+    def __init__(self, store: MemoryStore, extractor: Extractor, context_messages: int = 6) -> None:
+        self.store = store
+        self.extractor = extractor
+        self.context_messages = context_messages
+
+    def plan(
+        self, raw: RawInput, directory: UserDirectory, cause: dict[str, Any]
+    ) -> tuple[list[Aggregate], RefineResult]:
+        """Decide and build the pending events for one recorded input (not yet saved)."""
+        envelope = InputEnvelope.model_validate(raw.payload)
+        previous = self._previous_input(directory, envelope)
+        context = window_messages(previous, is_new=False) if previous else []
+        context = context[-self.context_messages :] if self.context_messages else []
+        messages = context + window_messages(envelope, is_new=True)
+        existing = tuple(
+            existing_from_entry(mid, e) for mid, e in directory.entries.items()
+        )
+        extraction = self.extractor.extract(
+            ExtractionRequest(user_id=envelope.user_id, messages=tuple(messages), existing=existing)
+        )
+        sources = {}
+        if previous is not None:
+            sources = {message_id_of(previous, i): source_of(previous, i) for i in range(len(previous.messages))}
+        sources.update(
+            {message_id_of(envelope, i): source_of(envelope, i) for i in range(len(envelope.messages))}
+        )
+        touched: dict[str, Memory] = {}
+        result = RefineResult()
+        decided_by = extraction.decided_by or getattr(self.extractor, "name", "extractor")
+        for decision in extraction.decisions:
+            self._apply(decision, envelope, sources, cause, decided_by, touched, result)
+        pending: list[Aggregate] = list(touched.values())
+        pending += self._archive_covered(envelope, extraction, touched, cause, decided_by, result)
+        directory.update(
+            upserts={mid: directory_entry(m) for mid, m in touched.items() if m.is_active and m.kind != "episode"},
+            removals=[mid for mid, m in touched.items() if not m.is_active],
+            conversation_id=envelope.conversation_id,
+            event_id=envelope.event_id,
+        )
+        raw.mark_refined(decided_by=decided_by, memory_ids=sorted(touched))
+        return pending + [directory, raw], result
+
+    def _previous_input(self, directory: UserDirectory, envelope: InputEnvelope) -> InputEnvelope | None:
+        event_id = directory.last_input.get(envelope.conversation_id or "")
+        if not event_id or event_id == envelope.event_id:
+            return None
+        try:
+            raw = self.store.repository.get(raw_input_id(event_id))
+        except AggregateNotFoundError:
+            return None
+        return InputEnvelope.model_validate(raw.payload)
+
+    def _apply(
+        self,
+        decision: Decision,
+        envelope: InputEnvelope,
+        sources: dict[str, dict],
+        cause: dict[str, Any],
+        decided_by: str,
+        touched: dict[str, Memory],
+        result: RefineResult,
+    ) -> None:
+        new_sources = [sources[m] for m in decision.source_message_ids if m in sources]
+        if decision.action == "create":
+            memory = Memory(
+                user_id=envelope.user_id,
+                conversation_id=envelope.conversation_id,
+                agent_id=envelope.agent_id,
+                app_id=envelope.app_id,
+                kind=decision.kind,
+                key=decision.key,
+                content=decision.content,
+                stage=Stage.FINE.value,
+                reason=decision.reason,
+                cause=cause,
+                decided_by=decided_by,
+                preference_type=decision.preference_type,
+                reasoning=decision.reasoning,
+                confidence=decision.confidence,
+                tags=sorted(set(envelope.tags) | set(decision.tags)),
+                sources=new_sources,
+                slots=decision.slots,
+                attributes=decision.attributes,
+            )
+            touched[str(memory.id)] = memory
+            result.created.append(str(memory.id))
+            return
+        if decision.action == "noop" or not decision.memory_id:
+            return
+        memory = touched.get(decision.memory_id) or self._load(decision.memory_id)
+        if memory is None or not memory.is_active:
+            return
+        touched[decision.memory_id] = memory
+        if decision.action == "revise":
+            memory.revise(
+                content=decision.content,
+                key=decision.key or None,
+                preference_type=decision.preference_type,
+                reasoning=decision.reasoning,
+                confidence=decision.confidence,
+                new_sources=new_sources,
+                slots=decision.slots or None,
+                attributes={**memory.attributes, **decision.attributes},
+                stage=Stage.FINE.value,
+                reason=decision.reason,
+                cause=cause,
+                decided_by=decided_by,
+            )
+            result.revised.append(decision.memory_id)
+        elif decision.action == "archive":
+            memory.archive(
+                stage=Stage.FINE.value,
+                reason=decision.reason,
+                cause=cause,
+                decided_by=decided_by,
+                superseded_by=[decision.merge_into] if decision.merge_into else [],
+            )
+            result.archived.append(decision.memory_id)
+
+    def _load(self, memory_id: str) -> Memory | None:
+        try:
+            return self.store.repository.get(UUID(memory_id))
+        except (AggregateNotFoundError, ValueError):
+            return None
+
+    def _archive_covered(
+        self,
+        envelope: InputEnvelope,
+        extraction: Extraction,
+        touched: dict[str, Memory],
+        cause: dict[str, Any],
+        decided_by: str,
+        result: RefineResult,
+    ) -> list[Aggregate]:
+        """Archive the episodes of messages the Fine memories fully represent."""
+        archived: list[Aggregate] = []
+        for index in range(len(envelope.messages)):
+            message_id = message_id_of(envelope, index)
+            if message_id not in extraction.covered_message_ids:
+                continue
+            successors = sorted(
+                mid for mid, m in touched.items()
+                if m.is_active and any(s.get("message_id") == message_id for s in m.sources)
+            )
+            if not successors:
+                continue  # nothing replaces it: keep the raw text searchable
+            for episode in self._episodes_of(envelope.event_id, index):
+                episode.archive(
+                    stage=Stage.FINE.value,
+                    reason=Reason.SUPERSEDED.value,
+                    cause=cause,
+                    decided_by=decided_by,
+                    superseded_by=successors,
+                )
+                result.archived.append(str(episode.id))
+                archived.append(episode)
+        return archived
+
+    def _episodes_of(self, event_id: str, index: int) -> list[Memory]:
+        first = self._load(str(episode_id(event_id, str(index))))
+        if first is None or not first.is_active:
+            return []
+        rest = [
+            self._load(str(episode_id(event_id, f"{index}.{part}")))
+            for part in range(1, int(first.attributes.get("chunks", 1)))
+        ]
+        return [first] + [e for e in rest if e is not None and e.is_active]
+
+
+def load_or_open_directory(store: MemoryStore, user_id: str) -> UserDirectory:
+    try:
+        return store.repository.get(directory_id(user_id))
+    except AggregateNotFoundError:
+        return UserDirectory(user_id=user_id)

@@ -1,0 +1,144 @@
+"""The application service: transport-agnostic use cases of memstream.
+
+The CLI (in-process mode), the Faust agents and the tests all call these same
+methods. Every method is idempotent: recording an input twice, or refining it
+twice, changes nothing the second time; a Kafka position passed as ``tracking`` is
+written atomically with the resulting events, so a redelivered record is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from application.fast_stage import build_episodes
+from application.fine_stage import FineStage, RefineResult, load_or_open_directory
+from application.store import MemoryStore
+from domain.envelope import InputEnvelope
+from domain.raw_input import RawInput, raw_input_id
+from domain.values import Cause
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class UnknownInputError(LookupError):
+    """Refining an input that was never recorded."""
+
+
+class ConcurrencyError(RuntimeError):
+    """A Fine-stage decision kept colliding with concurrent writers."""
+
+
+@dataclass
+class IngestOutcome:
+    event_id: str
+    user_id: str
+    duplicate: bool = False
+    episodes: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+
+    def absorb(self, refined: RefineResult) -> None:
+        self.created += refined.created
+        self.revised += refined.revised
+        self.archived += refined.archived
+
+
+class MemoryService:
+    def __init__(
+        self,
+        store: MemoryStore,
+        fine_stage: FineStage,
+        chunk_chars: int = 800,
+        chunk_overlap: int = 100,
+        on_saved: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.fine_stage = fine_stage
+        self.chunk_chars = chunk_chars
+        self.chunk_overlap = chunk_overlap
+        self.on_saved = on_saved
+
+    def record_input(
+        self, envelope: InputEnvelope, cause: Cause | None = None, tracking: Tracking | None = None
+    ) -> IngestOutcome:
+        """Fast stage: record the raw input and its episodes in one transaction."""
+        outcome = IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id)
+        if self.store.is_tracked(tracking):
+            outcome.duplicate = True
+            return outcome
+        cause_dict = (cause or Cause(event_ids=(envelope.event_id,))).to_dict()
+        cause_dict["message_ids"] = [
+            m.message_id for m in envelope.messages if m.message_id
+        ] or cause_dict["message_ids"]
+        raw = RawInput(
+            event_id=envelope.event_id,
+            user_id=envelope.user_id,
+            input_type="messages",
+            payload=envelope.model_dump(mode="json"),
+            cause=cause_dict,
+        )
+        episodes = build_episodes(envelope, cause_dict, self.chunk_chars, self.chunk_overlap)
+        try:
+            self.store.save_tracked([raw, *episodes], tracking)
+        except IntegrityError:
+            # The same event_id was recorded before (or this position was): a duplicate.
+            if tracking is not None:
+                self.store.track_only(tracking)
+            outcome.duplicate = True
+            return outcome
+        outcome.episodes = [str(e.id) for e in episodes]
+        self._saved()
+        return outcome
+
+    def refine(
+        self, event_id: str, cause: Cause | None = None, tracking: Tracking | None = None
+    ) -> RefineResult:
+        """Fine stage for one recorded input; retried on optimistic-concurrency conflicts."""
+        for attempt in range(MAX_ATTEMPTS):
+            if self.store.is_tracked(tracking):
+                return RefineResult(skipped=True)
+            try:
+                raw: RawInput = self.store.repository.get(raw_input_id(event_id))
+            except AggregateNotFoundError:
+                raise UnknownInputError(f"no recorded input with event_id {event_id!r}") from None
+            if raw.is_refined:
+                if tracking is not None:
+                    self.store.track_only(tracking)
+                return RefineResult(skipped=True)
+            cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
+            cause_dict["message_ids"] = raw.cause.get("message_ids", [])
+            directory = load_or_open_directory(self.store, raw.user_id)
+            pending, result = self.fine_stage.plan(raw, directory, cause_dict)
+            try:
+                self.store.save_tracked(pending, tracking)
+            except IntegrityError:
+                log.info("refine %s: concurrent write, retrying (attempt %d)", event_id, attempt + 1)
+                continue
+            self._saved()
+            return result
+        raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
+
+    def ingest(self, envelope: InputEnvelope, cause: Cause | None = None) -> IngestOutcome:
+        """Every stage in-process: record, then refine (each idempotent on its own)."""
+        outcome = self.record_input(envelope, cause)
+        outcome.absorb(self.refine(envelope.event_id, cause))
+        return outcome
+
+    def _saved(self) -> None:
+        if self.on_saved is not None:
+            self.on_saved()
+
+    def raw_input(self, event_id: str) -> dict[str, Any] | None:
+        try:
+            raw: RawInput = self.store.repository.get(raw_input_id(event_id))
+        except AggregateNotFoundError:
+            return None
+        return {"event_id": raw.event_id, "user_id": raw.user_id, "payload": raw.payload}

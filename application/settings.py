@@ -1,0 +1,69 @@
+"""Configuration: every setting is an environment variable with the MEMSTREAM_ prefix.
+
+README.md lists each one with its default; ``tests/unit/test_settings_doc.py``
+fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEMSTREAM_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".memstream/data"),
+        description="directory of the embedded stores (SQLite event store, vector index, caches)",
+    )
+    event_store: str = Field(
+        default="",
+        description="event store URL: empty = SQLite file in the data dir; "
+        "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=S]",
+    )
+    kafka_url: str = Field(
+        default="",
+        description="Kafka bootstrap servers (host:port[,host:port]); empty = process in-process",
+    )
+    topic_prefix: str = Field(default="memstream", description="prefix of every topic name")
+    partitions: int = Field(default=4, ge=1, description="partitions of the keyed topics")
+    consumer_group: str = Field(default="memstream-workers", description="Faust app id / group")
+    embedding_model: str = Field(
+        default="use-multilingual-v3",
+        description="fastembed model name, or a local model directory",
+    )
+    model_dir: Path = Field(
+        default=REPO_ROOT / ".memstream" / "models",
+        description="where the offline default embedding model is converted to",
+    )
+    embed_threads: int = Field(default=2, ge=1, description="ONNX threads for embedding")
+    qdrant_url: str = Field(
+        default="",
+        description="Qdrant server URL; empty = embedded index (qdrant-edge) in the data dir",
+    )
+    extractor: str = Field(
+        default="auto",
+        description="rules | anthropic | auto (anthropic when ANTHROPIC_API_KEY is set)",
+    )
+    anthropic_model: str = Field(default="claude-sonnet-4-5", description="Claude model id")
+    anthropic_timeout: float = Field(default=30.0, gt=0, description="seconds per API call")
+    governance: str = Field(
+        default="time", description="conflict policy: time | source | confidence"
+    )
+    chunk_chars: int = Field(default=800, ge=50, description="Fast-stage chunk size (characters)")
+    chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks")
+    context_messages: int = Field(
+        default=6, ge=0, description="earlier messages shown to the Fine stage as context"
+    )
+
+    @property
+    def event_store_url(self) -> str:
+        return self.event_store or f"sqlite:///{(self.data_dir / 'events.sqlite').resolve()}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"

@@ -1,0 +1,117 @@
+"""The event-sourced application: one event store for memories, raw input and directories.
+
+Configured from an event-store URL so the same code runs on the embedded SQLite
+file and on PostgreSQL. It uses a *process* recorder, which can write a Kafka
+``Tracking`` position in the same transaction as the resulting domain events:
+that is how a redelivered record is recognised and skipped (exactly-once effect
+without Kafka transactions).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ProcessRecorder, Tracking
+
+from domain.raw_input import UserDirectory
+
+
+class EventStoreURLError(ValueError):
+    pass
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    """Translate ``sqlite:///path`` / ``postgresql://...`` into eventsourcing's settings."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if url.startswith("sqlite:////"):
+            path = "/" + path.lstrip("/")
+        if not path or path == "/":
+            raise EventStoreURLError(f"sqlite URL needs a file path: {url!r}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "SINGLE_ROW_TRACKING": "y",
+        }
+    if parsed.scheme in ("postgresql", "postgres"):
+        query = parse_qs(parsed.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "SINGLE_ROW_TRACKING": "y",
+            "POSTGRES_POOL_SIZE": "4",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    raise EventStoreURLError(
+        f"unsupported event store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    )
+
+
+class MemoryStore(Application):
+    """Memories, raw input and user directories, all in one notification log."""
+
+    name = "MemoryStore"
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
+    snapshotting_intervals = {UserDirectory: 100}
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def save_tracked(self, aggregates: list[Aggregate], tracking: Tracking | None) -> int:
+        """Save every pending event of ``aggregates`` and the tracking position atomically.
+
+        Raises eventsourcing's IntegrityError on an optimistic-concurrency conflict or
+        when the tracking position was already recorded (a redelivery).
+        """
+        processing_event: ProcessingEvent = ProcessingEvent(tracking=tracking)
+        processing_event.collect_events(*aggregates)
+        if not processing_event.events:
+            if tracking is not None:
+                self.track_only(tracking)
+            return 0
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        return len(recordings)
+
+    def is_tracked(self, tracking: Tracking | None) -> bool:
+        """True when this Kafka position (or a later one) was already applied."""
+        if tracking is None:
+            return False
+        return self.process_recorder.has_tracking_id(
+            tracking.application_name, tracking.notification_id
+        )
+
+    def track_only(self, tracking: Tracking) -> None:
+        """Record a position that produced no events (dead letter, duplicate)."""
+        if not self.is_tracked(tracking):
+            self.process_recorder.insert_tracking(tracking)
+
+
+def open_store(url: str, extra_env: dict[str, Any] | None = None) -> MemoryStore:
+    env = persistence_env(url)
+    env.update({k: str(v) for k, v in (extra_env or {}).items()})
+    return MemoryStore(env=env)
+
+
+def kafka_tracking(topic: str, partition: int, offset: int) -> Tracking:
+    """Tracking names one partition; ids are offset + 1 so offset 0 is trackable."""
+    return Tracking(application_name=f"kafka:{topic}:{partition}", notification_id=offset + 1)

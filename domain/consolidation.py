@@ -1,0 +1,170 @@
+"""Consolidation: turn candidate slots into decisions about the user's memories.
+
+The rule that keeps memories consistent: a candidate whose slot is already held by
+an active memory of the user revises *that* Memory ID (when the governance policy
+lets the new statement win) instead of creating a second, conflicting memory.
+Profile slots (name, residence, diet, ...) live together in one ``profile``
+memory, so the brief's V1 "用户叫小忆，在上海居住，不能吃辣" becomes V2
+"用户叫小忆，在成都居住，喜欢吃辣，喜欢四川火锅" on the same Memory ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
+from domain.governance import GovernancePolicy, Incoming
+from domain.values import MemoryKind, Reason
+
+PROFILE_KEY = "profile"
+
+
+def render(slots: dict[str, str], lang: str) -> str:
+    """Join slot clauses into one third-person sentence."""
+    clauses = [c for c in slots.values() if c]
+    if not clauses:
+        return ""
+    if lang == "zh":
+        return "用户" + "，".join(clauses)
+    if len(clauses) == 1:
+        body = clauses[0]
+    else:
+        body = ", ".join(clauses[:-1]) + " and " + clauses[-1]
+    return f"The user {body}."
+
+
+@dataclass
+class _Working:
+    """A memory as it will be after this batch: an existing one or one to create."""
+
+    existing: ExistingMemory | None
+    kind: str
+    key: str
+    slots: dict[str, str]
+    lang: str
+    content: str
+    reason: str = Reason.NEW.value
+    preference_type: str | None = None
+    reasoning: str | None = None
+    confidence: float = 0.9
+    sources: list[str] = field(default_factory=list)
+    changed: bool = False
+    batch_slots: set[str] = field(default_factory=set)
+
+    def to_decision(self) -> Decision:
+        common = dict(
+            kind=self.kind,
+            key=self.key,
+            content=self.content,
+            slots=dict(self.slots),
+            preference_type=self.preference_type,
+            reasoning=self.reasoning,
+            confidence=self.confidence,
+            source_message_ids=tuple(dict.fromkeys(self.sources)),
+            attributes={"lang": self.lang},
+        )
+        if self.existing is None:
+            return Decision(action="create", reason=Reason.NEW.value, **common)
+        return Decision(
+            action="revise", memory_id=self.existing.memory_id, reason=self.reason, **common
+        )
+
+
+class Consolidator:
+    """Applies candidates in order to a working copy of the user's memories."""
+
+    def __init__(self, policy: GovernancePolicy) -> None:
+        self.policy = policy
+
+    def decide(
+        self,
+        candidates: Sequence[Candidate],
+        existing: Sequence[ExistingMemory],
+        messages: Sequence[WindowMessage],
+    ) -> list[Decision]:
+        by_id = {m.message_id: m for m in messages}
+        working: list[_Working] = [
+            _Working(
+                existing=e,
+                kind=e.kind,
+                key=e.key,
+                slots=dict(e.slots),
+                lang=str(e.attributes.get("lang", "zh")),
+                content=e.content,
+                preference_type=e.preference_type,
+                reasoning=e.reasoning,
+                confidence=e.confidence,
+            )
+            for e in existing
+            if e.kind != MemoryKind.EPISODE.value
+        ]
+        for cand in candidates:
+            self._apply(cand, working, self._incoming(cand, by_id))
+        return [w.to_decision() for w in working if w.changed]
+
+    @staticmethod
+    def _incoming(cand: Candidate, by_id: dict[str, WindowMessage]) -> Incoming:
+        msgs = [by_id[i] for i in cand.source_message_ids if i in by_id]
+        times = [m.chat_time.isoformat() for m in msgs if m.chat_time]
+        roles = [m.role for m in msgs if m.is_new] or [m.role for m in msgs]
+        return Incoming(
+            chat_time=max(times) if times else None,
+            role=roles[-1] if roles else None,
+            confidence=cand.confidence,
+        )
+
+    def _target(self, cand: Candidate, working: list[_Working]) -> _Working | None:
+        if cand.group == PROFILE_KEY:
+            for w in working:
+                if w.key == PROFILE_KEY and w.kind == MemoryKind.FACT.value:
+                    return w
+        for w in working:
+            if cand.slot in w.slots or (w.key == cand.slot and w.kind == cand.kind):
+                return w
+        return None
+
+    def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> None:
+        target = self._target(cand, working)
+        if target is None:
+            working.append(self._new(cand))
+            return
+        held = target.slots.get(cand.slot)
+        if held == cand.clause:
+            return  # a duplicate statement: nothing new to record
+        if held is not None and target.existing is not None and cand.slot not in target.batch_slots:
+            if not self.policy.new_wins(target.existing, incoming):
+                return  # governance kept the existing value
+        target.slots[cand.slot] = cand.clause
+        target.batch_slots.add(cand.slot)
+        if cand.group == PROFILE_KEY:
+            target.content = render(target.slots, target.lang)
+        else:
+            target.content = cand.content
+            target.kind = cand.kind
+            target.preference_type = cand.preference_type
+            target.reasoning = cand.reasoning
+        target.confidence = max(target.confidence, cand.confidence) if held is None else cand.confidence
+        target.sources.extend(cand.source_message_ids)
+        if target.existing is not None and target.reason != Reason.CONFLICT.value:
+            target.reason = Reason.CONFLICT.value if held is not None else Reason.REFINEMENT.value
+        target.changed = True
+
+    @staticmethod
+    def _new(cand: Candidate) -> _Working:
+        profile = cand.group == PROFILE_KEY
+        slots = {cand.slot: cand.clause}
+        return _Working(
+            existing=None,
+            kind=MemoryKind.FACT.value if profile else cand.kind,
+            key=PROFILE_KEY if profile else cand.slot,
+            slots=slots,
+            lang=cand.lang,
+            content=render(slots, cand.lang) if profile else cand.content,
+            preference_type=None if profile else cand.preference_type,
+            reasoning=None if profile else cand.reasoning,
+            confidence=cand.confidence,
+            sources=list(cand.source_message_ids),
+            changed=True,
+            batch_slots={cand.slot},
+        )

@@ -1,0 +1,33 @@
+"""The default extractor: offline rules find candidate slots, consolidation decides.
+
+No network and no model: it always works, which is why it is also the fallback
+when the Anthropic extractor cannot reach its API.
+"""
+
+from __future__ import annotations
+
+from domain.consolidation import Consolidator
+from domain.extraction import CandidateFinder, Extraction, ExtractionRequest
+from domain.governance import GovernancePolicy, TimePriority
+
+
+class RuleBasedExtractor:
+    name = "rules-v1"
+
+    def __init__(self, finder: CandidateFinder | None = None, policy: GovernancePolicy | None = None) -> None:
+        if finder is None:
+            from extraction.rules import RuleCandidateFinder
+
+            finder = RuleCandidateFinder()
+        self.finder = finder
+        self.policy = policy or TimePriority()
+        self.consolidator = Consolidator(self.policy)
+
+    def extract(self, request: ExtractionRequest) -> Extraction:
+        found = self.finder.find(request.messages)
+        decisions = self.consolidator.decide(found.candidates, request.existing, request.messages)
+        return Extraction(
+            decisions=tuple(decisions),
+            covered_message_ids=found.covered_message_ids,
+            decided_by=f"{self.name}+{self.policy.name}",
+        )

