@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg.sql import SQL, Identifier
 
 TRACKING_NAME = "projection:timeline"
 
@@ -171,11 +172,9 @@ class PostgresTimelineView(PostgresTrackingRecorder, TimelineView):
         super().__init__(*args, **kwargs)
         schema = self.datastore.schema
         for statement in _TABLES:
-            self.sql_create_statements.append(
-                statement.replace("EXISTS timeline", f"EXISTS {schema}.timeline").replace(
-                    "ON timeline", f"ON {schema}.timeline"
-                )
-            )
+            qualified = statement.replace("TABLE IF NOT EXISTS timeline", "TABLE IF NOT EXISTS {0}.timeline")
+            qualified = qualified.replace("ON timeline", "ON {0}.timeline")
+            self.sql_create_statements.append(SQL(qualified).format(Identifier(schema)))
 
     def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]:
         with self.datastore.transaction(commit=False) as c:
@@ -192,7 +191,7 @@ class PostgresTimelineView(PostgresTrackingRecorder, TimelineView):
                 self._insert_tracking(c, tracking)
 
     def _set_path(self, c: Any) -> None:
-        c.execute(f"SET LOCAL search_path TO {self.datastore.schema}")
+        c.execute(SQL("SET LOCAL search_path TO {0}").format(Identifier(self.datastore.schema)))
 
     def _tracking_table(self) -> str:
         return self.tracking_table_name
