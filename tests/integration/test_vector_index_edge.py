@@ -1,0 +1,42 @@
+"""Contract tests for the embedded Qdrant Edge index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from projections.vector_index import EdgeVectorIndex, open_vector_index
+
+try:
+    from tests.integration.vector_index_contract import DIM, VectorIndexContract
+except ImportError:  # pytest put tests/integration itself on sys.path
+    from vector_index_contract import DIM, VectorIndexContract
+
+
+class TestEdgeVectorIndex(VectorIndexContract):
+    def make_index(self, tmp_path: Path) -> EdgeVectorIndex:
+        return EdgeVectorIndex(tmp_path / "edge", DIM)
+
+    def test_factory_defaults_to_edge(self, tmp_path):
+        idx = open_vector_index(None, tmp_path / "idx", DIM)
+        try:
+            assert isinstance(idx, EdgeVectorIndex)
+        finally:
+            idx.close()
+
+    def test_reopen_with_other_dim_fails(self, tmp_path):
+        self.make_index(tmp_path).close()
+        with pytest.raises(Exception, match="size"):
+            EdgeVectorIndex(tmp_path / "edge", DIM * 2)
+
+    def test_optimize_keeps_results(self, index, rng):
+        pts = [self.point(rng, user=f"u{i % 4}") for i in range(200)]
+        index.upsert(pts)
+        index.delete(pts[0].memory_id, 5)
+        index.optimize()
+        assert index.count() == 199
+        from domain.ports import SearchFilter
+
+        res = index.search(pts[5].vector, SearchFilter(pts[5].user_id), top_k=3)
+        assert res[0].memory_id == pts[5].memory_id
