@@ -1,0 +1,39 @@
+"""The read side assembled: embedder (with its content-hash cache), vector index,
+the projection that feeds it, and search. Built once per runtime, on first use,
+because loading the embedding model costs a second or two."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.settings import Settings
+from domain.ports import Embedder, VectorIndex
+from projections.embedding import build_embedder
+from projections.search import MemorySearch
+from projections.timeline_view import TimelineView
+from projections.vector_index import open_vector_index
+from projections.vector_projection import VectorProjector
+
+
+@dataclass
+class ReadSide:
+    embedder: Embedder
+    index: VectorIndex
+    projector: VectorProjector
+    search: MemorySearch
+
+    @classmethod
+    def open(cls, settings: Settings, timeline: TimelineView) -> "ReadSide":
+        embedder = build_embedder(
+            settings.embedding_model,
+            model_dir=settings.model_dir,
+            cache_path=settings.data_dir / "embedding-cache.sqlite",
+            threads=settings.embed_threads,
+        )
+        index = open_vector_index(
+            settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim
+        )
+        return cls(embedder, index, VectorProjector(timeline, index, embedder), MemorySearch(embedder, index))
+
+    def close(self) -> None:
+        self.index.close()

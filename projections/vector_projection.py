@@ -1,0 +1,77 @@
+"""The vector-index projection: one point per Memory ID holding its current version.
+
+It follows the same notification log as the timeline, but reads each memory's
+folded view from the timeline (so it must run after it; ``Runtime.projectors``
+orders them). The index write and the position are not one transaction, so the
+index's version guard is what makes a re-applied batch harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from domain.ports import Embedder, IndexPoint, VectorIndex
+from projections.timeline_view import TimelineView
+
+TRACKING_NAME = "projection:vector"
+
+
+class TimelineBehindError(RuntimeError):
+    """The timeline has not yet folded an event this projection needs."""
+
+
+def memory_time(view: dict[str, Any]) -> float:
+    """When the memory is *about*: its latest source's chat_time, else when it was recorded."""
+    times = [s.get("chat_time") for s in view.get("sources") or [] if s.get("chat_time")]
+    stamp = max(times) if times else view["updated_at"]
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def embedding_text(view: dict[str, Any]) -> str:
+    """Episodes keep who said it; fine memories are already third-person statements."""
+    if view["kind"] == "episode":
+        speaker = (view.get("attributes") or {}).get("speaker")
+        if speaker and speaker not in ("user", "assistant"):
+            return f"{speaker}: {view['content']}"
+    return view["content"]
+
+
+class VectorProjector:
+    name = "vector"
+
+    def __init__(self, timeline: TimelineView, index: VectorIndex, embedder: Embedder) -> None:
+        self.timeline = timeline
+        self.index = index
+        self.embedder = embedder
+
+    def position(self) -> int:
+        return self.timeline.max_tracking_id(TRACKING_NAME) or 0
+
+    def process(self, batch: Sequence[tuple[int, Any]]) -> None:
+        latest: dict[str, int] = {}
+        for _, event in batch:
+            latest[str(event.originator_id)] = event.originator_version
+        views = self.timeline.versions(list(latest.items()))
+        missing = [mid for mid, v in latest.items() if (mid, v) not in views]
+        if missing:
+            raise TimelineBehindError(f"timeline has not folded {len(missing)} memories yet, e.g. {missing[0]}")
+        live = [views[(mid, v)] for mid, v in latest.items() if views[(mid, v)]["status"] == "active"]
+        for mid, v in latest.items():
+            if views[(mid, v)]["status"] != "active":
+                self.index.delete(mid, v)
+        if live:
+            vectors = self.embedder.embed([embedding_text(view) for view in live])
+            self.index.upsert([
+                IndexPoint(
+                    memory_id=view["memory_id"], version=view["version"], user_id=view["user_id"],
+                    kind=view["kind"], key=view["key"], vector=vector,
+                    payload={**view, "updated_ts": memory_time(view)},
+                )
+                for view, vector in zip(live, vectors)
+            ])
+        self.timeline.advance(TRACKING_NAME, batch[-1][0])
+
+    def clear(self) -> None:
+        self.index.clear()
+        self.timeline.reset_position(TRACKING_NAME)
