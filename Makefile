@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-MODEL_DIR ?= $(CURDIR)/.memstream/models
-MODEL_STAMP := $(MODEL_DIR)/use-multilingual-v3/manifest.json
+MODEL_DIR ?= $(CURDIR)/.memstream/models/use-multilingual-v3
+MODEL_STAMP := $(MODEL_DIR)/manifest.json
 PYTEST_ARGS ?=
 
 .PHONY: setup model services demo test bench schemas compose-check clean
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(MODEL_STAMP): $(STAMP)
-	$(PY) -m projections.embedding.convert_use --out $(MODEL_DIR)/use-multilingual-v3
+	$(PY) -m projections.embedding.convert_use --out $(MODEL_DIR)
 
 setup: $(STAMP) $(MODEL_STAMP)
 

@@ -36,8 +36,12 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def parse_record(raw: bytes | str, model: type[M]) -> M:
-    """Decode and validate one record; raises ValueError with a readable reason."""
+def parse_record(raw: bytes | str, model: type[M], defaults: dict | None = None) -> M:
+    """Decode and validate one record; raises ValueError with a readable reason.
+
+    ``defaults`` fill fields the record lacks (a Kafka consumer derives a missing
+    event_id from the record's position, so a redelivery gets the same id).
+    """
     if isinstance(raw, bytes):
         if len(raw) > MAX_LINE_BYTES:
             raise ValueError(f"record is {len(raw)} bytes; the limit is {MAX_LINE_BYTES}")
@@ -51,6 +55,8 @@ def parse_record(raw: bytes | str, model: type[M]) -> M:
         raise ValueError(f"invalid JSON: {e.msg} at column {e.colno}") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    for name, value in (defaults or {}).items():
+        data.setdefault(name, value)
     try:
         return model.model_validate(data)
     except ValidationError as e:

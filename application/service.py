@@ -18,7 +18,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from application.fast_stage import build_episodes
 from application.fine_stage import FineStage, RefineResult, load_or_open_directory
 from application.store import MemoryStore
-from domain.envelope import InputEnvelope
+from application.knowledge import document_event_id, owner_of, plan_document
+from domain.envelope import InputEnvelope, KnowledgeDocument
 from domain.raw_input import RawInput, raw_input_id
 from domain.values import Cause
 
@@ -131,6 +132,34 @@ class MemoryService:
         outcome = self.record_input(envelope, cause)
         outcome.absorb(self.refine(envelope.event_id, cause))
         return outcome
+
+    def ingest_document(
+        self, doc: KnowledgeDocument, cause: Cause | None = None, tracking: Tracking | None = None
+    ) -> IngestOutcome:
+        """A knowledge document becomes chunk memories; an update revises them."""
+        event_id = document_event_id(doc)
+        outcome = IngestOutcome(event_id=event_id, user_id=owner_of(doc))
+        if self.store.is_tracked(tracking):
+            outcome.duplicate = True
+            return outcome
+        cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
+        cause_dict["message_ids"] = [doc.doc_id]
+        for _ in range(MAX_ATTEMPTS):
+            pending, changes = plan_document(self.store, doc, cause_dict, self.chunk_chars, self.chunk_overlap)
+            try:
+                self.store.save_tracked(pending, tracking)
+            except IntegrityError:
+                if self.raw_input(event_id) is not None or self.store.is_tracked(tracking):
+                    if tracking is not None:
+                        self.store.track_only(tracking)
+                    outcome.duplicate = True
+                    return outcome
+                continue  # a concurrent update of the same document: plan again
+            outcome.created, outcome.revised, outcome.archived = (
+                changes["created"], changes["revised"], changes["archived"])
+            self._saved()
+            return outcome
+        raise ConcurrencyError(f"document {doc.kb_id}/{doc.doc_id}: gave up after {MAX_ATTEMPTS} conflicts")
 
     def _saved(self) -> None:
         if self.on_saved is not None:

@@ -33,13 +33,16 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="memstream", description="prefix of every topic name")
     partitions: int = Field(default=4, ge=1, description="partitions of the keyed topics")
     consumer_group: str = Field(default="memstream-workers", description="Faust app id / group")
+    session_timeout: float = Field(
+        default=10.0, gt=0, description="Kafka consumer session timeout, seconds (2 on Tansu)"
+    )
     embedding_model: str = Field(
         default="use-multilingual-v3",
         description="fastembed model name, or a local model directory",
     )
     model_dir: Path = Field(
-        default=REPO_ROOT / ".memstream" / "models",
-        description="where the offline default embedding model is converted to",
+        default=REPO_ROOT / ".memstream" / "models" / "use-multilingual-v3",
+        description="directory of the converted offline default embedding model",
     )
     embed_threads: int = Field(default=2, ge=1, description="ONNX threads for embedding")
     qdrant_url: str = Field(

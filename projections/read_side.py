@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from application.settings import Settings
 from domain.ports import Embedder, VectorIndex
-from projections.embedding import build_embedder
+from projections.embedding.embedder import build_embedder
 from projections.search import MemorySearch
 from projections.timeline_view import TimelineView
 from projections.vector_index import open_vector_index

@@ -84,6 +84,22 @@ class TimelineView(TrackingRecorder):
         )
         return json.loads(rows[0][0]) if rows else None
 
+    def versions(self, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """Several (memory_id, version) views at once, keyed by that pair."""
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        wanted = set(pairs)
+        ids = list(dict.fromkeys(mid for mid, _ in pairs))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._execute(
+                f"SELECT memory_id, version, view FROM timeline_versions WHERE memory_id IN ({marks})", chunk
+            )
+            for mid, version, blob in rows:
+                if (mid, version) in wanted:
+                    found[(mid, version)] = json.loads(blob)
+        return found
+
     def memories(
         self, user_id: str, include_archived: bool = False, kinds: Sequence[str] = ()
     ) -> list[dict[str, Any]]:

@@ -1,20 +1,74 @@
-"""Streaming commands: worker, demo, deadletters (filled in by the Kafka layer)."""
+"""Streaming commands: worker, demo, deadletters."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import sys
 
+from application.bootstrap import build_runtime
+from application.dead_letters import DeadLetterBox
 from application.settings import Settings
 from streams.cli import CommandError
+from streams.render import emit_json
+
+
+def _need_broker(settings: Settings) -> None:
+    if not settings.kafka_url:
+        raise CommandError("MEMSTREAM_KAFKA_URL is not set: the worker needs a Kafka broker (host:port)")
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
-    raise CommandError("the Faust worker is not available in this build")
+    """Run the Faust worker until SIGTERM / SIGINT."""
+    _need_broker(settings)
+    from streams.app import build_app
+    from streams.topics import ensure_topics, topic_specs_for
+
+    asyncio.run(ensure_topics(settings.kafka_url, topic_specs_for(settings)))
+    runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role != "agents")
+    try:
+        if args.role != "agents":
+            runtime.read_side  # load the embedding model before joining the group  # noqa: B018
+        app = build_app(settings, runtime, role=args.role, web_port=args.web_port)
+        from streams.faust_worker import run_worker
+
+        return run_worker(app, verbose=args.verbose if hasattr(args, "verbose") else False)
+    finally:
+        runtime.close()
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
-    raise CommandError("demo is not available in this build")
+    from streams.demo import run_demo
+
+    return run_demo(settings, as_json=args.json)
 
 
 def deadletters(args: argparse.Namespace, settings: Settings) -> int:
-    raise CommandError("dead letters are not available in this build")
+    runtime = build_runtime(settings, with_vectors=False, sync_projections=False)
+    try:
+        box = DeadLetterBox(runtime.store)
+        letters = box.list(limit=args.limit)
+        if args.resubmit:
+            _need_broker(settings)
+            from streams.publish import send_all
+
+            for letter in letters:
+                value = base64.b64decode(letter["value_b64"])
+                key = letter["key"].encode() if letter["key"] else None
+                asyncio.run(send_all(settings.kafka_url, letter["topic"], [(key, value)]))
+                box.mark_resubmitted(letter["id"], letter["topic"])
+                letter["resubmissions"] += 1
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"dead_letters": [{k: v for k, v in d.items() if k != "value_b64"} for d in letters]})
+        return 0
+    if not letters:
+        print("no dead letters")
+    for d in letters:
+        print(f"{d['topic']}[{d['partition']}]@{d['offset']}  {d['stage']}/{d['error_type']}  "
+              f"{d['size']} bytes  resubmitted {d['resubmissions']}x\n    reason: {d['reason']}")
+    if args.resubmit:
+        print(f"re-submitted {len(letters)} records", file=sys.stderr)
+    return 0

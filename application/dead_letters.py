@@ -1,0 +1,74 @@
+"""Recording, listing and re-submitting dead letters (see domain/dead_letter.py)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.utils import get_topic
+
+from application.store import MemoryStore
+from domain.dead_letter import DeadLetter, dead_letter_id
+
+
+class DeadLetterBox:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def record(
+        self, *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+        reason: str, error_type: str, stage: str, tracking: Tracking | None,
+    ) -> dict[str, Any]:
+        """Keep the record with its reason, atomically with its position (once only)."""
+        letter = DeadLetter(
+            topic=topic, partition=partition, offset=offset,
+            key=key.decode("utf-8", "replace") if key else None,
+            value_b64=base64.b64encode(value).decode("ascii"),
+            reason=reason[:2000], error_type=error_type, stage=stage,
+        )
+        try:
+            self.store.save_tracked([letter], tracking)
+        except IntegrityError:
+            if tracking is not None:
+                self.store.track_only(tracking)
+        return describe(letter)
+
+    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        created = get_topic(DeadLetter.DeadLettered)  # type: ignore[attr-defined]
+        notifications = self.store.recorder.select_notifications(1, limit=limit, topics=[created])
+        letters = []
+        for n in notifications:
+            event = self.store.mapper.to_domain_event(n)
+            letters.append(describe(self.store.repository.get(event.originator_id)))
+        return letters
+
+    def mark_resubmitted(self, letter_id: str, to_topic: str) -> None:
+        letter: DeadLetter = self.store.repository.get(_uuid(letter_id))
+        letter.resubmitted(to_topic=to_topic)
+        self.store.save(letter)
+
+    def get(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+        try:
+            return describe(self.store.repository.get(dead_letter_id(topic, partition, offset)))
+        except AggregateNotFoundError:
+            return None
+
+
+def _uuid(value: str) -> Any:
+    from uuid import UUID
+
+    return UUID(value)
+
+
+def describe(letter: DeadLetter) -> dict[str, Any]:
+    raw = base64.b64decode(letter.value_b64)
+    preview = raw[:200].decode("utf-8", "replace")
+    return {
+        "id": str(letter.id), "topic": letter.topic, "partition": letter.partition,
+        "offset": letter.offset, "key": letter.key, "stage": letter.stage,
+        "error_type": letter.error_type, "reason": letter.reason, "size": len(raw),
+        "preview": preview, "value_b64": letter.value_b64,
+        "resubmissions": letter.resubmissions, "recorded_at": letter.created_on.isoformat(),
+    }

@@ -1,0 +1,122 @@
+"""The Faust app: thin agents over the record handler, plus the projection loop.
+
+Agents decode nothing themselves: they hand (topic, partition, offset, key,
+value) to ``RecordHandler`` on a single worker thread (the event store is
+synchronous) and send what it returns. Offsets are committed by Faust after the
+event is acked (at least once); the event store's tracking makes that exactly
+once in effect. The projection loop keeps the timeline, the vector index and the
+memory-events outbox current; several copies of it are safe (positions are
+tracked, index writes are version-guarded) but one is enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import faust
+
+from application.bootstrap import Runtime
+from application.settings import Settings
+from streams.handlers import Handled, RecordHandler
+from streams.outbox import mark_published, pending_records
+
+log = logging.getLogger(__name__)
+
+ROLES = ("all", "agents", "projections")
+
+
+def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
+    return {
+        "broker": f"kafka://{settings.kafka_url}",
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": min(settings.session_timeout / 4, 3.0),
+        "broker_commit_interval": 1.0,
+        "consumer_auto_offset_reset": "earliest",  # never rely on LATEST (see DESIGN.md)
+        "processing_guarantee": "at_least_once",  # exactly-once effect comes from the event store
+        "topic_partitions": settings.partitions,
+        "topic_allow_declare": False,  # topics are created up front with their final partitions
+        "topic_disable_leader": True,
+        "store": "memory://",
+        "web_enabled": web_port > 0,
+        "web_port": web_port or 6066,
+        "web_host": "127.0.0.1",
+    }
+
+
+def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port: int = 0) -> faust.App:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    app = faust.App(settings.consumer_group, **faust_settings(settings, web_port))
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memstream-store")
+    handler = RecordHandler(runtime.service, settings)
+
+    def topic(name: str, partitions: int | None = None) -> faust.TopicT:
+        return app.topic(
+            settings.topic(name), key_type=bytes, value_type=bytes, key_serializer="raw",
+            value_serializer="raw", partitions=partitions or settings.partitions,
+        )
+
+    messages, knowledge, fine = topic("messages"), topic("knowledge"), topic("fine")
+    outputs = {settings.topic("fine"): fine, settings.topic("deadletters"): topic("deadletters", 1)}
+    memory_events = topic("memory-events")
+
+    async def run(call: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
+
+    async def handle(method: Callable[..., Handled], event: faust.EventT) -> None:
+        msg = event.message
+        handled = await run(method, msg.topic, msg.partition, msg.offset, event.key, event.value)
+        for out in handled.outgoing:
+            await outputs[out.topic].send(key=out.key, value=out.value)
+
+    if role in ("all", "agents"):
+
+        @app.agent(messages, name="memstream.fast")
+        async def fast_stage(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await handle(handler.on_message, event)
+
+        @app.agent(fine, name="memstream.fine")
+        async def fine_stage(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await handle(handler.on_fine, event)
+
+        @app.agent(knowledge, name="memstream.knowledge")
+        async def knowledge_stage(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await handle(handler.on_knowledge, event)
+
+    if role in ("all", "projections"):
+
+        @app.task
+        async def projection_loop() -> None:
+            while not app.should_stop:
+                try:
+                    moved = await run(runtime.catch_up)
+                    published = await publish_outbox(runtime, memory_events, run)
+                except Exception:  # noqa: BLE001 - keep projecting; the error is logged
+                    log.exception("projection loop failed; retrying")
+                    moved, published = 0, 0
+                    await asyncio.sleep(1.0)
+                if not moved and not published:
+                    await asyncio.sleep(0.02)
+
+    @app.on_shutdown.connect
+    async def _close(app: faust.App, **_: Any) -> None:
+        executor.shutdown(wait=True)
+
+    return app
+
+
+async def publish_outbox(runtime: Runtime, target: faust.TopicT, run: Callable[..., Any]) -> int:
+    """Send pending memory events, then advance the outbox position (at least once)."""
+    records = await run(pending_records, runtime.store, runtime.timeline)
+    if not records:
+        return 0
+    futures = [await target.send(key=key, value=value) for _, key, value in records]
+    await asyncio.gather(*futures)
+    await run(mark_published, runtime.store, records[-1][0])
+    return len(records)

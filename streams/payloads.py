@@ -1,0 +1,61 @@
+"""Pydantic models of the payloads memstream itself writes to Kafka.
+
+With the input contracts in ``domain/envelope.py`` these are every topic's
+payload; ``schemas/`` holds their generated JSON Schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from domain.views import MemoryView
+
+
+class KafkaPosition(BaseModel):
+    topic: str
+    partition: int
+    offset: int
+
+
+class FineRequest(BaseModel):
+    """Fast → Fine hand-off on the internal fine topic, keyed by user_id."""
+
+    event_id: str
+    user_id: str
+    source: KafkaPosition
+
+
+class MemoryEventRecord(BaseModel):
+    """One domain event of a memory, published from the event store (the outbox)."""
+
+    notification_id: int = Field(description="position in the event store's notification log")
+    event_type: Literal["MemoryCreated", "MemoryRevised", "MemoryArchived"]
+    memory_id: str
+    version: int
+    timestamp: str
+    stage: str
+    reason: str
+    decided_by: str
+    cause: dict[str, Any]
+    memory: MemoryView = Field(description="the memory as of this version")
+
+
+class DeadLetterRecord(BaseModel):
+    """An input record that could not be processed, with where it came from and why."""
+
+    id: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    stage: Literal["fast", "fine", "knowledge"]
+    error_type: Literal["invalid_record", "processing_error"]
+    reason: str
+    size: int
+    preview: str = Field(description="the first 200 bytes, decoded leniently")
+    value_b64: str = Field(description="the original record value, base64")
+    resubmissions: int
+    recorded_at: str
+    failed_at: str
