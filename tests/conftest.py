@@ -43,3 +43,14 @@ def pg_url():
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'events.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def model_dir():
+    """The converted offline embedding model (converted once; reused across runs)."""
+    from projections.embedding.convert_use import convert
+    from projections.embedding.embedder import default_model_dir
+
+    path = default_model_dir()
+    convert(path, log=lambda line: None)
+    return path

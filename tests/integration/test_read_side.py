@@ -1,0 +1,74 @@
+"""The read side with the real embedding model and the embedded index:
+current versions only, tenant isolation, replay equivalence, version guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.bootstrap import build_runtime
+from application.settings import Settings
+from extraction.rule_extractor import RuleBasedExtractor
+from projections.follower import catch_up
+from tests.integration.service_contract import TABLE, V1, V2, envelope
+from tests.support.fakes import TableFinder
+
+
+@pytest.fixture
+def runtime(tmp_path, model_dir):
+    settings = Settings(data_dir=tmp_path / "data", model_dir=model_dir)
+    rt = build_runtime(settings, extractor=RuleBasedExtractor(TableFinder(TABLE)))
+    rt.service.ingest(envelope(*V1))
+    rt.service.ingest(envelope(*V2))
+    rt.service.ingest(envelope("o1", "我住在上海，很喜欢上海的生活", "2026-05-01T10:00:00+08:00", user="other"))
+    yield rt
+    rt.close()
+
+
+def test_search_returns_the_current_version_only(runtime):
+    results = runtime.read_side.search.search("xiaoyi", "住在哪里", top_k=5)
+    assert results, "the user's profile memory should be found"
+    top = results[0]
+    assert "成都" in top["content"] and top["version"] == 2
+    assert all("上海" not in r["content"] for r in results), "V1 text must not be returned"
+    assert {r["user_id"] for r in results} == {"xiaoyi"}
+    assert all(0 < r["score"] <= 1.0 for r in results)
+
+
+def test_other_users_never_see_each_others_memories(runtime):
+    results = runtime.read_side.search.search("other", "小忆 成都 火锅", top_k=50)
+    assert results and {r["user_id"] for r in results} == {"other"}
+    assert runtime.read_side.search.search("nobody", "住在哪里") == []
+
+
+def test_kind_filter(runtime):
+    episodes = runtime.read_side.search.search("other", "上海", kinds=("episode",))
+    assert episodes and {r["kind"] for r in episodes} == {"episode"}
+    assert runtime.read_side.search.search("other", "上海", kinds=("skill",)) == []
+
+
+def test_replay_gives_the_same_search_results(runtime):
+    queries = ["住在哪里", "喜欢吃什么", "上海"]
+    before = {(u, q): runtime.read_side.search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
+    for projector in runtime.projectors():
+        projector.clear()
+    assert runtime.read_side.index.count() == 0
+    for projector in runtime.projectors():
+        catch_up(runtime.store, projector, batch_size=2)
+    after = {(u, q): runtime.read_side.search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
+    assert after == before
+
+
+def test_replaying_old_events_cannot_roll_the_index_back(runtime):
+    """Events applied again, out of order, leave the index at the newest version."""
+    vector = runtime.read_side.projector
+    notifications = runtime.store.recorder.select_notifications(1, limit=10_000)
+    events = [(n.id, runtime.store.mapper.to_domain_event(n)) for n in notifications]
+    memory_events = [(i, e) for i, e in events if type(e).__name__.startswith("Memory")]
+    for pair in reversed(memory_events):  # newest first, then older ones
+        vector.process([pair])
+    top = runtime.read_side.search.search("xiaoyi", "住在哪里", top_k=5)[0]
+    assert top["version"] == 2 and "成都" in top["content"]
+    archived = [v["memory_id"] for v in runtime.timeline.memories("xiaoyi", include_archived=True)
+                if v["status"] == "archived"]
+    found = {r["memory_id"] for r in runtime.read_side.search.search("xiaoyi", "上海 成都", top_k=50)}
+    assert archived and not (found & set(archived))
