@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ from streams.outbox import mark_published, pending_records
 log = logging.getLogger(__name__)
 
 ROLES = ("all", "agents", "projections")
+HANDLE_ATTEMPTS = 5
+EXIT_REDELIVER = 75  # EX_TEMPFAIL: a supervisor should restart the worker
 
 
 def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
@@ -67,10 +70,25 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
         return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
 
     async def handle(method: Callable[..., Handled], event: faust.EventT) -> None:
+        """Never let an exception escape: Faust would ack (and so drop) the record.
+
+        The handler already turns bad input and failed processing into dead letters;
+        what is left is infrastructure trouble (store or broker down). Retry with
+        backoff, then exit hard so the record is redelivered to the next worker.
+        """
         msg = event.message
-        handled = await run(method, msg.topic, msg.partition, msg.offset, event.key, event.value)
-        for out in handled.outgoing:
-            await outputs[out.topic].send(key=out.key, value=out.value)
+        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+            try:
+                handled = await run(method, msg.topic, msg.partition, msg.offset, event.key, event.value)
+                for out in handled.outgoing:
+                    await outputs[out.topic].send(key=out.key, value=out.value)
+                return
+            except Exception:  # noqa: BLE001
+                log.exception("%s[%d]@%d failed (attempt %d/%d)", msg.topic, msg.partition, msg.offset,
+                              attempt, HANDLE_ATTEMPTS)
+                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        log.critical("giving up on %s[%d]@%d: exiting so it is redelivered", msg.topic, msg.partition, msg.offset)
+        os._exit(EXIT_REDELIVER)
 
     if role in ("all", "agents"):
 

@@ -7,17 +7,24 @@ milliseconds, so tests and the ``memstream`` CLI start their own broker on a
 free loopback port and stop it by PID when done.
 
 Storage: the shipped build (tansu 0.6.0) only has the ``dynostore`` engine, so
-``memory://tansu/`` (lost on exit) and ``s3://BUCKET/`` (object store, needs an
-S3-compatible server via the usual ``AWS_*`` environment variables) are the
-only engines that start.  ``sqlite://``, ``postgres://``, ``turso://`` and
-``slatedb://`` fail with ``FeatureNotEnabled``; ``file://`` is rejected.  The
-event store, not the broker, is memstream's durable state, so memory storage
-is the default.
+``memory://tansu/`` (lost on exit) and ``s3://BUCKET/`` are the only engines
+that start.  S3 works against any S3-compatible server (checked with a local
+moto server: records survived a broker restart), configured through env::
+
+    TansuBroker(storage_engine="s3://tansu/", env={**os.environ,
+        "AWS_ENDPOINT": "http://127.0.0.1:9000", "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "...", "AWS_SECRET_ACCESS_KEY": "...",
+        "AWS_DEFAULT_REGION": "us-east-1"})   # the bucket must already exist
+
+``sqlite://``, ``postgres://``, ``turso://`` and ``slatedb://`` fail with
+``FeatureNotEnabled``; ``file://`` is rejected.  The event store, not the
+broker, is memstream's durable state, so memory storage is the default.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -33,12 +40,14 @@ __all__ = [
     "TansuError",
     "find_tansu_binary",
     "free_port",
+    "port_is_free",
     "probe_kafka",
     "wait_for_kafka",
 ]
 
 DEFAULT_STORAGE = "memory://tansu/"
 _API_VERSIONS_KEY = 18
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # tansu colours its log lines
 
 
 class TansuError(RuntimeError):
@@ -81,6 +90,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True if nothing listens on ``host:port`` (we can bind it ourselves)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def probe_kafka(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -141,16 +160,11 @@ class TansuBroker:
     """
 
     def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int | None = None,
+        self, *, host: str = "127.0.0.1", port: int | None = None,
         storage_engine: str = DEFAULT_STORAGE,
         log_path: str | os.PathLike[str] | None = None,
-        binary: str | os.PathLike[str] | None = None,
-        startup_timeout: float = 15.0,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
+        binary: str | os.PathLike[str] | None = None, startup_timeout: float = 15.0,
+        extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -160,6 +174,8 @@ class TansuBroker:
         self.extra_args = tuple(extra_args)
         self.binary = Path(binary) if binary else None
         self._env = dict(env) if env is not None else None
+        # A temporary log is removed on a clean stop, kept if startup failed.
+        self._temp_log = log_path is None
         if log_path is None:
             fd, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
             os.close(fd)
@@ -196,21 +212,33 @@ class TansuBroker:
         last_error: TansuError | None = None
         for _ in range(attempts):
             self.port = self._requested_port or free_port(self.host)
+            if not port_is_free(self.host, self.port):
+                # Otherwise the readiness probe would talk to the other listener.
+                last_error = TansuError(f"{self.host}:{self.port} is already in use")
+                continue
             try:
                 self._spawn(binary)
                 self._await_ready()
                 return self
             except TansuError as exc:
                 last_error = exc
+                self._temp_log = False  # keep the evidence
                 self.stop()
         assert last_error is not None
+        self.stop()  # drops an unused temporary log
         raise last_error
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Terminate by PID (SIGTERM, then SIGKILL after ``timeout``); return exit code."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return None
+        try:
+            return self._terminate(proc, timeout) if proc is not None else None
+        finally:
+            if self._temp_log:
+                self.log_path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _terminate(proc: "subprocess.Popen[bytes]", timeout: float) -> int:
         if proc.poll() is None:
             try:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -228,7 +256,7 @@ class TansuBroker:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return "<no log>"
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(_ANSI.sub("", text).splitlines()[-lines:])
 
     def __enter__(self) -> "TansuBroker":
         return self.start()
@@ -243,29 +271,19 @@ class TansuBroker:
     # -- internals --------------------------------------------------------
     def command(self, binary: Path) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
-        return [
-            str(binary),
-            "broker",
-            f"--storage-engine={self.storage_engine}",
-            f"--kafka-listener-url={url}",
-            f"--kafka-advertised-listener-url={url}",
-            *self.extra_args,
-        ]
+        return [str(binary), "broker", f"--storage-engine={self.storage_engine}",
+                f"--kafka-listener-url={url}", f"--kafka-advertised-listener-url={url}",
+                *self.extra_args]
 
     def _spawn(self, binary: Path) -> None:
+        # Tansu logs little by default; pass env={"RUST_LOG": "debug", ...} to see more.
         env = dict(os.environ if self._env is None else self._env)
-        # The STORAGE_ENGINE/LISTENER_URL env vars would be shadowed by our
-        # flags anyway; RUST_LOG is left to the caller (default is quiet).
         with open(self.log_path, "ab") as log:
             log.write(f"--- {' '.join(self.command(binary))}\n".encode())
             log.flush()
             self._proc = subprocess.Popen(
-                self.command(binary),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
+                self.command(binary), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
 
     def _await_ready(self) -> None:
@@ -279,7 +297,12 @@ class TansuBroker:
                     f"(log {self.log_path}):\n{self.log_tail()}"
                 )
             if probe_kafka(self.host, self.port, timeout=0.5):
-                return
+                # A tansu that lost a bind race panics a moment after start
+                # while another listener answered the probe: confirm it lives.
+                time.sleep(0.1)
+                if self._proc.poll() is None:
+                    return
+                continue
             time.sleep(0.02)
         raise TansuError(
             f"tansu on {self.host}:{self.port} not ready within {self.startup_timeout:.1f}s "

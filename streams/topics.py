@@ -29,6 +29,7 @@ __all__ = [
     "TopicSpec",
     "default_topic_specs",
     "ensure_topics",
+    "topic_specs_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,20 +73,36 @@ class TopicSpec:
 def default_topic_specs(
     partitions: int = DEFAULT_PARTITIONS,
     deadletter_partitions: int = DEFAULT_DEADLETTER_PARTITIONS,
+    prefix: str = "memstream",
 ) -> list[TopicSpec]:
     """The memstream topic set; ``partitions`` applies to every keyed topic.
 
     All keyed topics share one partition count so that a user's messages and
-    their fine hand-off land on the same partition number (co-partitioned), in
-    case a worker ever wants to keep per-user state local.
+    their fine hand-off land on the same partition number (co-partitioned:
+    same key, same murmur2 hash), in case a worker keeps per-user state local.
     """
     return [
-        TopicSpec(MESSAGES, partitions, "user_id", "input envelopes from assistants"),
-        TopicSpec(KNOWLEDGE, partitions, "user_id", "knowledge documents to ingest"),
-        TopicSpec(FINE, partitions, "user_id", "internal fast->fine extraction hand-off"),
-        TopicSpec(MEMORY_EVENTS, partitions, "user_id", "every domain event, outbound"),
-        TopicSpec(DEADLETTERS, deadletter_partitions, None, "records that failed processing"),
+        TopicSpec(f"{prefix}.messages", partitions, "user_id", "input envelopes from assistants"),
+        TopicSpec(f"{prefix}.knowledge", partitions, "kb_id/doc_id", "knowledge documents"),
+        TopicSpec(f"{prefix}.fine", partitions, "user_id", "internal fast->fine hand-off"),
+        TopicSpec(f"{prefix}.memory-events", partitions, "user_id", "every domain event, out"),
+        TopicSpec(f"{prefix}.deadletters", deadletter_partitions, None, "failed records"),
     ]
+
+
+def topic_specs_for(settings: object) -> list[TopicSpec]:
+    """Topic specs from memstream ``Settings`` (``topic_prefix``, ``partitions``).
+
+    Read by attribute so this module does not import the application layer;
+    ``deadletter_partitions`` is honoured if the settings ever grow one.
+    """
+    return default_topic_specs(
+        partitions=int(getattr(settings, "partitions", DEFAULT_PARTITIONS)),
+        deadletter_partitions=int(
+            getattr(settings, "deadletter_partitions", DEFAULT_DEADLETTER_PARTITIONS)
+        ),
+        prefix=str(getattr(settings, "topic_prefix", "memstream")),
+    )
 
 
 async def ensure_topics(
