@@ -8,6 +8,7 @@ services. Heavy parts (embedding model, vector index) are built on first use.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +33,11 @@ def build_extractor(settings: Settings) -> Extractor:
     if choice not in ("rules", "auto", "anthropic"):
         raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
     rules = RuleBasedExtractor(policy=policy)
-    if choice == "rules":
+    if choice == "rules" or (choice == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
         return rules
-    from extraction.anthropic_config import anthropic_extractor_or_none
+    from extraction.anthropic_config import build_anthropic_extractor
 
-    llm = anthropic_extractor_or_none(settings, fallback=rules, required=choice == "anthropic")
-    return llm or rules
+    return build_anthropic_extractor(settings, fallback=rules)
 
 
 def open_timeline(store: MemoryStore) -> TimelineView:

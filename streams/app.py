@@ -122,10 +122,6 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
                 if not moved and not published:
                     await asyncio.sleep(0.02)
 
-    @app.on_shutdown.connect
-    async def _close(app: faust.App, **_: Any) -> None:
-        executor.shutdown(wait=True)
-
     return app
 
 
