@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         default="auto",
         description="rules | anthropic | auto (anthropic when ANTHROPIC_API_KEY is set)",
     )
-    anthropic_model: str = Field(default="claude-sonnet-4-5", description="Claude model id")
+    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model id")
     anthropic_timeout: float = Field(default=30.0, gt=0, description="seconds per API call")
     governance: str = Field(
         default="time", description="conflict policy: time | source | confidence"

@@ -1,0 +1,156 @@
+"""Choices among options the assistant offered: "可以考虑七天、全季或希尔顿" -> "那就七天吧".
+
+The options come from the assistant message before the user's reply: known brands
+(with tiers, see ``brands``) and, failing that, the items of a list after a cue
+("考虑", "推荐", "consider", "such as", a numbered list). The user's reply picks one
+when it names exactly one option with a choice cue ("就…吧", "选", "I'll take"), or
+when it is short and names exactly one option.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from extraction.rules.brands import Brand, brands_in
+from extraction.rules.filler import is_filler
+
+_LIST_CUE = re.compile(r"(?:考虑|推荐|建议|选择|比如|例如|包括|有|试试|可选的?有|不错的有|consider|recommend|suggest|"
+                       r"options are|options include|such as|like|try|either|choose between|choose from|pick from|prefer|"
+                       r"would you like|do you want|"
+                       r"there's|there are|you could go with|how about)\s*[:：]?\s*", re.IGNORECASE)
+_LIST_SPLIT = re.compile(r"\s*(?:、|，|,|/|或者|或是|或|还是|以及|和|及|\bor\b|\band\b)\s*", re.IGNORECASE)
+_NUMBERED = re.compile(r"^\s*(?:\d+[.)、．]|[-*•])\s*(?:\*\*)?(?P<item>[^:：\-—（(\n*]{1,30})", re.MULTILINE)
+_SUFFIX = re.compile(r"(?:连锁酒店|酒店|宾馆|民宿|航空公司|航空|hotels?|inn|airlines?|airways)$", re.IGNORECASE)
+
+
+@dataclass
+class Option:
+    surface: str
+    brand: Brand | None = None
+
+    @property
+    def core(self) -> str:
+        c = _SUFFIX.sub("", self.surface.strip()).strip()
+        return c if len(c) >= 2 else self.surface.strip()
+
+    def display(self, lang: str) -> str:
+        if self.brand is not None:
+            return self.brand.zh if lang == "zh" else self.brand.en
+        return self.surface.strip()
+
+
+@dataclass
+class Choice:
+    chosen: Option
+    options: list[Option]
+    span: tuple[int, int]  # in the user message
+    offer_message_id: str
+    category: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def offered_options(text: str) -> list[Option]:
+    """The options an assistant message offers: brands first, else a cue list."""
+    seen: dict[str, Option] = {}
+    for _, _, b in brands_in(text):
+        seen.setdefault(b.key, Option(b.zh if re.search(r"[\u4e00-\u9fff]", text) else b.en, b))
+    if len(seen) >= 2:
+        return list(seen.values())
+    items: list[str] = []
+    numbered = [m.group("item").strip(" *") for m in _NUMBERED.finditer(text)]
+    if len(numbered) >= 2:
+        items = numbered
+    else:
+        for m in _LIST_CUE.finditer(text):
+            rest = re.split(r"[。.!！?？;；\n:：]|(?:这几|这些|等|都是|都很|which|that|they)", text[m.end():])[0]
+            parts = [p.strip(" 的吧呢啊'\"“”") for p in _LIST_SPLIT.split(rest) if p.strip()]
+            parts = [re.sub(r"^(?:the|a|an|stay at|go to|try|住|去|选|选择|用|坐|乘坐|吃|试试)\s*", "", p, flags=re.IGNORECASE)
+                     for p in parts]
+            if len(parts) >= 2 and all(1 <= len(p) <= 24 for p in parts):
+                items = parts
+                break
+    options = list(seen.values())
+    for it in items:
+        if not any(o.core.lower() in it.lower() or it.lower() in o.core.lower() for o in options):
+            options.append(Option(it))
+    return options if len(options) >= 2 else []
+
+
+_CUE_ZH = r"(?:就|选|订|要|住|定|预订|预定|挑|坐|乘)(?:了)?(?:那个|这个)?"
+_CUE_EN = (r"(?:take|go with|going with|choose|chose|pick|picked|book|booking|want|prefer|get|go for|reserve|stay at|"
+           r"stick with|opt for|do|try|settle on|let's do|let's go with)\s+(?:the\s+)?")
+
+
+def _mentions(text: str, options: list[Option]) -> list[tuple[int, int, Option]]:
+    low = text.lower()
+    found: list[tuple[int, int, Option]] = []
+    brand_hits = {b.key: (a, z) for a, z, b in brands_in(text)}
+    for o in options:
+        if o.brand is not None and o.brand.key in brand_hits:
+            a, z = brand_hits[o.brand.key]
+            found.append((a, z, o))
+            continue
+        for needle in {o.surface.lower().strip(), o.core.lower()}:
+            if not needle:
+                continue
+            pat = re.escape(needle) if not needle.isascii() else rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])"
+            m = re.search(pat, low)
+            if m:
+                found.append((m.start(), m.end(), o))
+                break
+    return sorted(found, key=lambda f: f[0])
+
+
+def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> Choice | None:
+    options = offered_options(offer_text)
+    if not options:
+        return None
+    hits = _mentions(user_text, options)
+    if not hits:
+        return None
+    picked: list[tuple[int, int, Option]] = []
+    for a, z, o in hits:
+        before = user_text[max(0, a - 12):a]
+        after = user_text[z:z + 8]
+        negated = re.search(r"(?:不要|不选|不住|别|不想|不考虑|不订|不是|don't want|not|no|rather than|instead of)\s*(?:the\s+)?$",
+                            before, re.IGNORECASE)
+        if negated:
+            continue
+        cue = re.search(rf"{_CUE_ZH}$", before) if lang == "zh" else re.search(rf"{_CUE_EN}$", before, re.IGNORECASE)
+        cue_after = re.match(r"[\s,，]*(?:吧|就行|就好|好了|可以|不错|挺好|吧。|it is|sounds good|sounds great|please|works|"
+                             r"is fine|is good|is perfect|then|for me)", after, re.IGNORECASE)
+        if cue or cue_after:
+            picked.append((a, z, o))
+    if not picked:
+        compact = re.sub(r"[\s，,。.！!？?~～]+", "", user_text)
+        short = len(compact) <= 14 if lang == "zh" else len(user_text.split()) <= 8
+        distinct = {id(o) for _, _, o in hits}
+        rest = user_text[:hits[0][0]] + user_text[hits[0][1]:]
+        if short and len(distinct) == 1 and not re.search(r"[吗？?]|不要|不想|don't|not", user_text) \
+                and (is_filler(rest) or re.fullmatch(r"[\s,.!，。！]*(?:the|那个|这个)?[\s,.!，。！]*", rest, re.IGNORECASE)):
+            picked = hits[:1]
+    distinct_opts = {id(o): (a, z, o) for a, z, o in picked}
+    if len(distinct_opts) != 1:
+        return None
+    a, z, chosen = next(iter(distinct_opts.values()))
+    start = a
+    pre = re.search(r"(?:(?:那我们|我们|那|我)?(?:就|选|要|订|住|定)+(?:了)?|那|"
+                    rf"(?:(?:I'll|I will|we'll|we will|let's|I'd like to|I want to|I think I'll)\s+)?(?:{_CUE_EN})?)$",
+                    user_text[:a], re.IGNORECASE)
+    if pre:
+        start = pre.start()
+    post = re.match(r"(?:连锁酒店|酒店|吧|就行|就好|好了|了)*", user_text[z:])
+    end = z + (post.end() if post else 0)
+    category = chosen.brand.category if chosen.brand else _category_from_text(offer_text)
+    return Choice(chosen, options, (start, end), offer_id, category)
+
+
+def _category_from_text(text: str) -> str | None:
+    for pat, cat in ((r"酒店|宾馆|民宿|\bhotels?\b|\binns?\b|\bhostels?\b|\bstay\b", "hotel"),
+                     (r"航空|航班|机票|\bairlines?\b|\bflights?\b|\bfly\b", "airline"),
+                     (r"餐厅|饭店|馆子|\brestaurants?\b|\bdinner\b|\blunch\b|\beat\b", "restaurant"),
+                     (r"租车|车型|\bcars?\b|\brental\b", "car"), (r"景点|\battractions?\b|\bsights?\b", "attraction")):
+        if re.search(pat, text, re.IGNORECASE):
+            return cat
+    return None

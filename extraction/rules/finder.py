@@ -1,0 +1,293 @@
+"""``RuleCandidateFinder``: offline, deterministic candidate finding for zh and en chats.
+
+For every user message of the window it splits sentences, resolves relative dates
+against the message's chat_time, and runs the language's rules (profile, family,
+diet, preferences, plans, events). Context messages (``is_new=False``) are analysed
+too, but only to find the options an assistant offered and the plan a later choice
+belongs to; candidates come from new user messages only. A new message is covered
+when everything in it is explained by a candidate or is small talk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from domain.extraction import Candidate, CandidateSet, WindowMessage
+from extraction.rules import en, en_life, en_plans, en_prefs, more, zh, zh_life, zh_plans, zh_prefs
+from extraction.rules.base import IMPLICIT_CONFIDENCE, Found, Sentence, content_of, run_rules
+from extraction.rules.brands import CATEGORY_EN, CATEGORY_ZH, PREFERENCE_SLOT, TIER_PREFERENCE
+from extraction.rules.choices import Choice, detect_choice
+from extraction.rules.dates import find_dates
+from extraction.rules.filler import assistant_says_nothing_about_user, is_filler, residual_fragments
+from extraction.rules.lexicon import slugify
+from extraction.rules.numerals import has_cjk
+
+ZH_RULES = more.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:]
+EN_RULES = more.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:]
+ADDITIVE = ("food.like", "food.dislike", "family.children")
+MAX_CHARS = 4000
+"""Longer messages (pasted documents) are only read this far and are never covered."""
+
+
+def normalise(text: str) -> str:
+    """Same-length normalisation (curly quotes) so that spans still index the original text."""
+    return (text or "").replace("\u2019", "'").replace("\u2018", "'")
+
+
+def lang_of(text: str) -> str:
+    return "zh" if has_cjk(text or "") else "en"
+
+
+def sentence_lang(text: str) -> str:
+    """Which rule set reads a sentence: Chinese unless a few CJK characters sit in English
+    ("My name is 小忆 and I live in Shanghai")."""
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return "zh" if cjk and cjk * 4 >= latin else "en"
+
+
+def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
+    pattern = r"[。！？!?；;\n]+" if lang == "zh" else r"(?<=[.!?])\s+|[;\n]+"
+    spans, pos = [], 0
+    for m in re.finditer(pattern, text):
+        end = m.end() if lang == "zh" else m.start() + (len(m.group(0).rstrip()) if m.group(0).strip() else 0)
+        if end > pos:
+            spans.append((pos, end))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+@dataclass
+class _Analysis:
+    index: int
+    message: WindowMessage
+    lang: str
+    found: list[Found] = field(default_factory=list)
+    consumed: list[tuple[int, int]] = field(default_factory=list)
+
+
+class RuleCandidateFinder:
+    """Finds candidate slots with regexes and small lexicons; no network, no model."""
+
+    name = "rules"
+
+    def find(self, messages: Sequence[WindowMessage]) -> CandidateSet:
+        msgs = list(messages)
+        analyses = {i: self._analyse(i, m) for i, m in enumerate(msgs) if m.role == "user" and m.text}
+        extra: list[Found] = []
+        for i, m in enumerate(msgs):
+            if m.is_new and i in analyses:
+                extra.extend(self._choices(i, msgs, analyses))
+        found: list[Found] = [f for a in analyses.values() if a.message.is_new for f in a.found] + extra
+        found = self._merge(found)
+        found.sort(key=lambda f: f.order)
+        candidates = tuple(self._candidate(f, analyses) for f in found)
+        covered = frozenset(self._covered(msgs, analyses))
+        return CandidateSet(candidates=candidates, covered_message_ids=covered)
+
+    # ------------------------------------------------------------ per message
+
+    def _analyse(self, index: int, m: WindowMessage) -> _Analysis:
+        text = normalise(m.text)[:MAX_CHARS]
+        lang = lang_of(text)
+        a = _Analysis(index, m, lang)
+        for start, end in split_sentences(text, lang):
+            s_lang = sentence_lang(text[start:end])
+            s = Sentence(text[start:end], start, s_lang, m.chat_time, find_dates(text[start:end], m.chat_time, s_lang))
+            fs = run_rules(ZH_RULES if s_lang == "zh" else EN_RULES, s)
+            self._attach_dates(s, fs)
+            for f in fs:
+                f.shifted(start)
+                f.message_id = m.message_id
+                f.order = (index, f.spans[0][0])
+                f.lang = s_lang
+                a.consumed.extend(f.spans)
+            a.found.extend(fs)
+        return a
+
+    @staticmethod
+    def _attach_dates(s: Sentence, fs: list[Found]) -> None:
+        """A date no rule used qualifies the nearest finding of its sentence."""
+        for d in s.dates:
+            if any(a < d.end and d.start < b for f in fs for a, b in f.spans):
+                continue
+            if not fs:
+                continue
+            near = min(fs, key=lambda f: min(abs(f.spans[0][0] - d.end), abs(f.spans[0][1] - d.start)))
+            near.attributes.setdefault("when", d.period.zh if s.lang == "zh" else d.period.en)
+            near.attributes.setdefault("period", d.token)
+            near.spans.append((d.start, d.end))
+
+    # ------------------------------------------------------------ choices
+
+    def _choices(self, i: int, msgs: list[WindowMessage], analyses: dict[int, _Analysis]) -> list[Found]:
+        offer_idx = next((j for j in range(i - 1, -1, -1) if msgs[j].role in ("assistant", "system") and msgs[j].text), None)
+        if offer_idx is None:
+            return []
+        a = analyses[i]
+        m = msgs[i]
+        choice = detect_choice(normalise(m.text), a.lang, normalise(msgs[offer_idx].text), msgs[offer_idx].message_id)
+        if choice is None:
+            return []
+        # the choice explains its span better than a like / dislike rule would
+        a.found = [f for f in a.found if not (f.kind == "preference" and any(
+            x < choice.span[1] and choice.span[0] < y for x, y in f.spans))]
+        a.consumed.append(choice.span)
+        out: list[Found] = []
+        plan = self._plan_for(i, analyses)
+        sources = (choice.offer_message_id,)
+        if plan is not None and _is_new(plan, analyses):
+            self._join_choice(plan, choice, sources + (m.message_id,))
+        elif plan is not None:
+            f = Found(plan.kind, plan.slot, plan.clause, [choice.span], attributes=dict(plan.attributes), lang=plan.lang)
+            self._join_choice(f, choice, sources + (plan.message_id,))
+            f.message_id, f.order = m.message_id, (i, choice.span[0])
+            out.append(f)
+        else:
+            out.append(self._choice_fact(choice, a.lang, m.message_id, (i, choice.span[0])))
+        implicit = self._implicit(choice, a.lang, m.message_id, (i, choice.span[0] + 1))
+        if implicit is not None:
+            out.append(implicit)
+        return out
+
+    @staticmethod
+    def _plan_for(i: int, analyses: dict[int, _Analysis]) -> Found | None:
+        plans = [(j, f) for j, a in sorted(analyses.items()) for f in a.found if f.slot.startswith("travel.")]
+        before = [(j, f) for j, f in plans if j <= i]
+        if before:
+            return before[-1][1]
+        after = [(j, f) for j, f in plans if analyses[j].message.is_new]
+        return after[0][1] if after else None
+
+    @staticmethod
+    def _join_choice(plan: Found, choice: Choice, sources: tuple[str, ...]) -> None:
+        lang = plan.lang or lang_of(plan.clause)
+        name = choice.chosen.display(lang)
+        plan.clause += f"，并选择了{name}" if lang == "zh" else f" and chose {name}"
+        plan.attributes["choice"] = name
+        plan.attributes["options"] = [o.display(lang) for o in choice.options]
+        plan.extra_sources = tuple(dict.fromkeys(plan.extra_sources + sources))
+
+    @staticmethod
+    def _choice_fact(choice: Choice, lang: str, message_id: str, order: tuple[int, int]) -> Found:
+        name = choice.chosen.display(lang)
+        names = [o.display(lang) for o in choice.options]
+        if lang == "zh":
+            clause = f"从{'、'.join(names)}中选择了{name}"
+        else:
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+            clause = f"chose {name} from {listed}"
+        slot = f"choice.{choice.category}" if choice.category else f"choice.{slugify(choice.chosen.core)}"
+        f = Found("fact", slot, clause, [choice.span], attributes={"choice": name, "options": names}, lang=lang)
+        f.extra_sources = (choice.offer_message_id,)
+        f.message_id, f.order = message_id, order
+        return f
+
+    @staticmethod
+    def _implicit(choice: Choice, lang: str, message_id: str, order: tuple[int, int]) -> Found | None:
+        chosen = choice.chosen.brand
+        if chosen is None:
+            return None
+        tiers = [o.brand.tier for o in choice.options if o.brand and o.brand.category == chosen.category]
+        if len(tiers) < 2 or len(set(tiers)) < 2:
+            return None
+        if chosen.tier == min(tiers):
+            low = True
+        elif chosen.tier == max(tiers):
+            low = False
+        else:
+            return None
+        low_zh, high_zh, low_en, high_en = TIER_PREFERENCE[chosen.category]
+        names = [o.display(lang) for o in choice.options if o.brand and o.brand.category == chosen.category]
+        name = choice.chosen.display(lang)
+        if lang == "zh":
+            clause = low_zh if low else high_zh
+            reasoning = (f"助手提供了{'、'.join(names)}等{CATEGORY_ZH[chosen.category]}选项，用户选择了其中"
+                         f"{'最经济实惠' if low else '最高端'}的{name}，据此推断用户{clause}。")
+        else:
+            clause = low_en if low else high_en
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            reasoning = (f"The assistant offered {listed} as {CATEGORY_EN[chosen.category]} options and the user "
+                         f"picked {name}, the {'cheapest' if low else 'most upscale'} of them, so the user {clause}.")
+        f = Found("preference", PREFERENCE_SLOT[chosen.category], clause, [choice.span], preference_type="implicit",
+                  confidence=IMPLICIT_CONFIDENCE, reasoning=reasoning,
+                  attributes={"value": "budget" if low else "premium", "inferred_from": name}, lang=lang)
+        f.extra_sources = (choice.offer_message_id,)
+        f.message_id, f.order = message_id, order
+        return f
+
+    # ------------------------------------------------------------ assembling
+
+    @staticmethod
+    def _merge(found: list[Found]) -> list[Found]:
+        """Same slot twice in one message: join additive slots, drop exact repeats."""
+        out: list[Found] = []
+        for f in sorted(found, key=lambda f: f.order):
+            twin = next((g for g in out if g.slot == f.slot and g.message_id == f.message_id), None)
+            if twin is None:
+                dup = next((g for g in out if g.slot == f.slot and g.clause == f.clause), None)
+                if dup is not None:
+                    dup.extra_sources = tuple(dict.fromkeys(dup.extra_sources + (f.message_id,) + f.extra_sources))
+                    continue
+                out.append(f)
+                continue
+            if f.clause == twin.clause or f.clause in twin.clause:
+                continue
+            if f.slot in ADDITIVE or f.slot.startswith("pet.") or f.kind == twin.kind == "preference" and f.group is None:
+                sep = "，" if twin.lang == "zh" else " and "
+                twin.clause = f"{twin.clause}{sep}{f.clause}"
+                twin.spans.extend(f.spans)
+            else:
+                out[out.index(twin)] = f
+        return out
+
+    @staticmethod
+    def _candidate(f: Found, analyses: dict[int, _Analysis]) -> Candidate:
+        lang = f.lang or ("zh" if has_cjk(f.clause) else "en")
+        sources = tuple(dict.fromkeys((f.message_id,) + f.extra_sources))
+        return Candidate(
+            kind=f.kind,
+            slot=f.slot,
+            clause=f.clause,
+            content=f.content or content_of(f.clause, lang),
+            lang=lang,  # type: ignore[arg-type]
+            source_message_ids=sources,
+            confidence=f.confidence,
+            preference_type=f.preference_type,
+            reasoning=f.reasoning,
+            group=f.group,
+            attributes={k: v for k, v in f.attributes.items() if v not in (None, "")},
+        )
+
+    @staticmethod
+    def _covered(msgs: list[WindowMessage], analyses: dict[int, _Analysis]) -> list[str]:
+        covered: list[str] = []
+        for i, m in enumerate(msgs):
+            if not m.is_new:
+                continue
+            if m.role in ("assistant", "system"):
+                if assistant_says_nothing_about_user(m.text):
+                    covered.append(m.message_id)
+                continue
+            if m.role != "user":
+                if not (m.text or "").strip() and m.tool_output is None:
+                    covered.append(m.message_id)
+                continue
+            a = analyses.get(i)
+            if a is None:
+                covered.append(m.message_id)
+                continue
+            if len(m.text) > MAX_CHARS:
+                continue
+            frags = residual_fragments(normalise(m.text), a.consumed)
+            if all(is_filler(frag, q) for frag, q in frags):
+                covered.append(m.message_id)
+        return covered
+
+
+def _is_new(f: Found, analyses: dict[int, _Analysis]) -> bool:
+    return any(a.message.message_id == f.message_id and a.message.is_new for a in analyses.values())
