@@ -11,8 +11,11 @@ a no-op).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +29,9 @@ from domain.envelope import InputEnvelope, KnowledgeDocument
 from domain.values import Cause
 
 log = logging.getLogger(__name__)
+
+TOPIC_VALUE_LIMIT = 256 * 1024
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ class RecordHandler:
             envelope = parse_record(value, InputEnvelope, {"event_id": f"kafka:{topic}:{partition}:{offset}"})
         except ValueError as e:
             return self._dead(topic, partition, offset, key, value, str(e), "invalid_record", "fast", tracking)
-        cause = Cause(event_ids=(envelope.event_id,), topic=topic, partition=partition, offset=offset)
+        cause = Cause(event_ids=(envelope.event_id,), topic=topic, partition=partition, offset=offset,
+                      extra={"worker": WORKER_ID})
         try:
             outcome = self.service.record_input(envelope, cause, tracking)
         except Exception as e:  # noqa: BLE001 - a failing record must not stop the worker
@@ -85,7 +92,8 @@ class RecordHandler:
             return self._dead(topic, partition, offset, key, value, f"bad hand-off: {e!r}", "invalid_record", "fine", tracking)
         cause = Cause(event_ids=(event_id,), topic=source.get("topic", topic),
                       partition=source.get("partition", partition), offset=source.get("offset", offset),
-                      extra={"fine_topic": topic, "fine_partition": partition, "fine_offset": offset})
+                      extra={"fine_topic": topic, "fine_partition": partition, "fine_offset": offset,
+                             "worker": WORKER_ID})
         try:
             result = self.service.refine(event_id, cause, tracking)
         except Exception as e:  # noqa: BLE001
@@ -112,5 +120,9 @@ class RecordHandler:
         letter = self.box.record(topic=topic, partition=partition, offset=offset, key=key, value=value,
                                  reason=reason, error_type=error_type, stage=stage, tracking=tracking)
         letter["failed_at"] = datetime.now(timezone.utc).isoformat()
+        # The event store keeps every byte; the topic copy stays under the broker's size limit.
+        letter["value_truncated"] = len(value) > TOPIC_VALUE_LIMIT
+        if letter["value_truncated"]:
+            letter["value_b64"] = base64.b64encode(value[:TOPIC_VALUE_LIMIT]).decode("ascii")
         log.warning("dead letter %s[%d]@%d: %s", topic, partition, offset, reason[:200])
         return Handled("dead_letter", [Outgoing(self.dead_topic, key, _json(letter))], reason)

@@ -55,7 +55,10 @@ class DeadLetterRecord(BaseModel):
     reason: str
     size: int
     preview: str = Field(description="the first 200 bytes, decoded leniently")
-    value_b64: str = Field(description="the original record value, base64")
+    value_b64: str = Field(description="the original record value, base64 (first 256 KiB on the topic)")
+    value_truncated: bool = Field(
+        description="true when value_b64 holds only the first 256 KiB; `memstream deadletters` has it all"
+    )
     resubmissions: int
     recorded_at: str
     failed_at: str

@@ -54,3 +54,6 @@ def model_dir():
     path = default_model_dir()
     convert(path, log=lambda line: None)
     return path
+
+
+from tests.integration.kafka_fixtures import make_topic, processes, tansu, tansu_broker  # noqa: E402,F401

@@ -75,7 +75,8 @@ async def produce_records(
     bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]
 ) -> list[Any]:
     """Send keyed records; return their ``RecordMetadata`` in send order."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                max_request_size=16 * 1024 * 1024)
     await producer.start()
     try:
         futures = [await producer.send(topic, key=k, value=v) for k, v in records]
