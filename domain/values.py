@@ -86,9 +86,9 @@ class Cause:
         return data
 
 
-MEMSTREAM_NAMESPACE = uuid.UUID("6f0f1d5e-8c1a-4c53-9b0e-6d2b7a5f4e10")
+ID_NAMESPACE = uuid.UUID("6f0f1d5e-8c1a-4c53-9b0e-6d2b7a5f4e10")
 
 
 def stable_id(*parts: str) -> uuid.UUID:
     """A deterministic id, so that re-processing the same input addresses the same aggregate."""
-    return uuid.uuid5(MEMSTREAM_NAMESPACE, "\x1f".join(parts))
+    return uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts))

@@ -16,3 +16,11 @@ done
 pg_isready -h 127.0.0.1 -p 5432
 psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test"
+
+# docker-compose (the Debian package) validates docker-compose.yml in the tests.
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing docker-compose (to validate docker-compose.yml)" >&2
+  (apt-get install -y -qq docker-compose >/dev/null 2>&1 \
+     || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq docker-compose >/dev/null 2>&1)) \
+     || echo "could not install docker-compose" >&2
+fi
