@@ -15,6 +15,7 @@ from typing import Sequence
 
 from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
+from domain.tool_usage import describe, merge_usage
 from domain.values import MemoryKind, Reason
 
 PROFILE_KEY = "profile"
@@ -49,6 +50,7 @@ class _Working:
     reasoning: str | None = None
     confidence: float = 0.9
     sources: list[str] = field(default_factory=list)
+    attributes: dict = field(default_factory=dict)
     changed: bool = False
     batch_slots: set[str] = field(default_factory=set)
 
@@ -62,7 +64,7 @@ class _Working:
             reasoning=self.reasoning,
             confidence=self.confidence,
             source_message_ids=tuple(dict.fromkeys(self.sources)),
-            attributes={"lang": self.lang},
+            attributes={**self.attributes, "lang": self.lang},
         )
         if self.existing is None:
             return Decision(action="create", reason=Reason.NEW.value, **common)
@@ -95,6 +97,7 @@ class Consolidator:
                 preference_type=e.preference_type,
                 reasoning=e.reasoning,
                 confidence=e.confidence,
+                attributes=dict(e.attributes),
             )
             for e in existing
             if e.kind != MemoryKind.EPISODE.value
@@ -129,6 +132,9 @@ class Consolidator:
         if target is None:
             working.append(self._new(cand))
             return
+        if cand.kind == MemoryKind.TOOL.value:
+            self._accumulate(cand, target)
+            return
         held = target.slots.get(cand.slot)
         if held == cand.clause:
             return  # a duplicate statement: nothing new to record
@@ -151,6 +157,17 @@ class Consolidator:
         target.changed = True
 
     @staticmethod
+    def _accumulate(cand: Candidate, target: _Working) -> None:
+        """A tool's usage profile adds up; every trace is a refinement of the same memory."""
+        usage = merge_usage(target.attributes.get("usage"), cand.attributes["usage"])
+        target.attributes = {**target.attributes, **cand.attributes, "usage": usage}
+        target.content = describe(cand.attributes["tool"], usage)
+        target.sources.extend(cand.source_message_ids)
+        if target.existing is not None:
+            target.reason = Reason.REFINEMENT.value
+        target.changed = True
+
+    @staticmethod
     def _new(cand: Candidate) -> _Working:
         profile = cand.group == PROFILE_KEY
         slots = {cand.slot: cand.clause}
@@ -165,6 +182,7 @@ class Consolidator:
             reasoning=None if profile else cand.reasoning,
             confidence=cand.confidence,
             sources=list(cand.source_message_ids),
+            attributes=dict(cand.attributes),
             changed=True,
             batch_slots={cand.slot},
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from domain.consolidation import Consolidator
 from domain.extraction import CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
+from domain.tool_usage import tool_candidates
 
 
 class RuleBasedExtractor:
@@ -25,9 +26,11 @@ class RuleBasedExtractor:
 
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)
-        decisions = self.consolidator.decide(found.candidates, request.existing, request.messages)
+        tools, tools_covered = tool_candidates(request.messages)
+        candidates = list(found.candidates) + tools
+        decisions = self.consolidator.decide(candidates, request.existing, request.messages)
         return Extraction(
             decisions=tuple(decisions),
-            covered_message_ids=found.covered_message_ids,
+            covered_message_ids=found.covered_message_ids | tools_covered,
             decided_by=f"{self.name}+{self.policy.name}",
         )

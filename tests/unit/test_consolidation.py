@@ -91,3 +91,27 @@ def test_unknown_policy_name_is_a_clear_error():
 
 def test_render_english():
     assert render({"a": "lives in Berlin", "b": "likes tea"}, "en") == "The user lives in Berlin and likes tea."
+
+
+def test_tool_traces_accumulate_into_one_tool_memory():
+    from domain.tool_usage import tool_candidates
+
+    def trace(mid, status, latency, when):
+        return WindowMessage(message_id=mid, event_id="e", role="tool", text="", tool_name="flight_search",
+                             status=status, latency_ms=latency, tool_output="upstream timeout",
+                             chat_time=datetime.fromisoformat(when))
+
+    ask = WindowMessage(message_id="u1", event_id="e", role="user", text="find flights to Oslo")
+    first, covered = tool_candidates([ask, trace("t1", "success", 800, "2025-01-01T00:00:00+00:00")])
+    assert covered == {"t1"}
+    [created] = Consolidator(TimePriority()).decide(first, [], [])
+    assert (created.action, created.kind, created.key) == ("create", "tool", "tool.flight_search")
+    held = ExistingMemory(memory_id="tool1", kind="tool", key=created.key, content=created.content, version=1,
+                          slots=created.slots, attributes=created.attributes)
+    second, _ = tool_candidates([trace("t2", "timeout", 1200, "2025-01-02T00:00:00+00:00")])
+    [revised] = Consolidator(TimePriority()).decide(second, [held], [])
+    usage = revised.attributes["usage"]
+    assert (revised.action, revised.memory_id, revised.reason) == ("revise", "tool1", "refinement")
+    assert (usage["calls"], usage["successes"], usage["latency_ms_total"]) == (2, 1, 2000.0)
+    assert "50% successful" in revised.content and "mean latency 1000 ms" in revised.content
+    assert "timeout" in revised.content and "find flights to Oslo" in revised.content
