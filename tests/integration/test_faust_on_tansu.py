@@ -27,14 +27,10 @@ from streams.topics import DEADLETTERS, MESSAGES, default_topic_specs, ensure_to
 from tests.integration.kafka_fixtures import (  # noqa: F401  (fixtures)
     PYTHON,
     ManagedProcess,
-    make_topic,
-    processes,
     produce,
     read_topic,
     read_jsonl,
     run,
-    tansu,
-    tansu_broker,
     wait_until,
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -165,3 +167,48 @@ def test_poison_records_become_dead_letters(stream):
     assert max(d["size"] for d in letters.values()) > 5 * 1024 * 1024
     assert w.alive(), "the worker carried on"
     assert_exactly_once(probe, 30)
+
+
+def test_memory_events_are_published_in_order_per_memory(stream):
+    """The outbox sends every domain event, with the memory as of that version."""
+    from streams.payloads import MemoryEventRecord
+    from tests.conftest import EXAMPLES
+    from tests.integration.kafka_fixtures import read_topic
+
+    settings, worker, probe = stream
+    lines = (EXAMPLES / "brief.jsonl").read_text(encoding="utf-8").splitlines()
+    w = worker("w-all", role="all")
+    produce(settings.kafka_url, settings.topic("messages"),
+            [(json.loads(line)["user_id"].encode(), line.encode()) for line in lines])
+    wait_until(lambda: refined(probe, len(lines)), 120, "examples refined", w.log_tail)
+    expected = len(probe.events(MEMORY))
+    records = run(read_topic(settings.kafka_url, settings.topic("memory-events"), expected, timeout=90), timeout=100)
+    events = [MemoryEventRecord.model_validate_json(r.value) for r in records]
+    assert len({(e.memory_id, e.version) for e in events}) == expected
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record, event in zip(records, events):
+        assert record.key.decode() == event.memory_id
+        versions[event.memory_id].append(event.version)
+    assert all(v == sorted(v) for v in versions.values())
+    chain = [e for e in events if e.memory.key == "profile" and e.memory.user_id == "xiaoyi"]
+    assert [e.event_type for e in chain] == ["MemoryCreated", "MemoryRevised"]
+    assert "成都" in chain[-1].memory.content and chain[-1].reason == "conflict"
+
+
+def test_dead_letters_can_be_resubmitted(stream, tmp_path):
+    settings, worker, probe = stream
+    from application.dead_letters import DeadLetterBox
+
+    w = worker("w-resubmit")
+    produce(settings.kafka_url, settings.topic("messages"), [(b"u", b"not json at all")])
+    wait_until(lambda: len(DeadLetterBox(probe.store).list()) == 1, 60, "a dead letter", w.log_tail)
+    env = {**os.environ, "MEMSTREAM_KAFKA_URL": settings.kafka_url,
+           "MEMSTREAM_DATA_DIR": str(settings.data_dir), "MEMSTREAM_TOPIC_PREFIX": settings.topic_prefix}
+    proc = subprocess.run([sys.executable, "-m", "streams.cli", "deadletters", "--resubmit", "--json"],
+                                        env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dead_letters"][0]["resubmissions"] == 1
+    # Still not JSON, so it comes back as a new dead letter from its new offset.
+    wait_until(lambda: len(DeadLetterBox(probe.store).list()) == 2, 60, "the resubmitted record", w.log_tail)
+    offsets = sorted(d["offset"] for d in DeadLetterBox(probe.store).list())
+    assert offsets[0] != offsets[1]

@@ -1,6 +1,6 @@
 """Consolidation and governance: which candidate becomes which decision."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 
