@@ -15,7 +15,9 @@ from typing import Any
 from application.fine_stage import FineStage
 from application.service import MemoryService
 from application.settings import Settings
+from application.similarity import EmbeddingSimilarity
 from application.store import MemoryStore, open_store
+from domain.consolidation import Similar
 from domain.extraction import Extractor
 from domain.governance import policy_from_name
 from projections.follower import Progress, catch_up
@@ -25,14 +27,14 @@ from projections.timeline_view import PostgresTimelineView, SQLiteTimelineView, 
 log = logging.getLogger(__name__)
 
 
-def build_extractor(settings: Settings) -> Extractor:
+def build_extractor(settings: Settings, similar: Similar | None = None) -> Extractor:
     from extraction.rule_extractor import RuleBasedExtractor
 
     policy = policy_from_name(settings.governance)
     choice = settings.extractor
     if choice not in ("rules", "auto", "anthropic"):
         raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
-    rules = RuleBasedExtractor(policy=policy)
+    rules = RuleBasedExtractor(policy=policy, similar=similar)
     if choice == "rules" or (choice == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
         return rules
     from extraction.anthropic_config import build_anthropic_extractor
@@ -55,14 +57,24 @@ class Runtime:
     sync_projections: bool = True
     with_vectors: bool = True
     _read_side: Any = field(default=None, repr=False)
+    _embedder: Any = field(default=None, repr=False)
+
+    @property
+    def embedder(self) -> Any:
+        """The embedding model, loaded on first use and shared by search and the Fine stage."""
+        if self._embedder is None:
+            from projections.read_side import open_embedder
+
+            self._embedder = open_embedder(self.settings)
+        return self._embedder
 
     @property
     def read_side(self) -> Any:
-        """Embedder + vector index + search, built on first use (loads the model)."""
+        """Vector index + its projection + search, built on first use."""
         if self._read_side is None:
             from projections.read_side import ReadSide
 
-            self._read_side = ReadSide.open(self.settings, self.timeline)
+            self._read_side = ReadSide.open(self.settings, self.timeline, self.embedder)
         return self._read_side
 
     def projectors(self) -> list[Any]:
@@ -77,6 +89,8 @@ class Runtime:
     def close(self) -> None:
         if self._read_side is not None:
             self._read_side.close()
+        if self._embedder is not None and hasattr(self._embedder, "close"):
+            self._embedder.close()
         self.store.close()
 
 
@@ -91,9 +105,12 @@ def build_runtime(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.event_store_url)
     timeline = open_timeline(store)
-    fine = FineStage(store, extractor or build_extractor(settings), settings.context_messages)
+    holder: list[Runtime] = []
+    similar = EmbeddingSimilarity(lambda: holder[0].embedder)
+    fine = FineStage(store, extractor or build_extractor(settings, similar), settings.context_messages)
     service = MemoryService(store, fine, settings.chunk_chars, settings.chunk_overlap)
     runtime = Runtime(settings, store, service, timeline, sync_projections, with_vectors)
+    holder.append(runtime)
     if sync_projections:
         service.on_saved = runtime.catch_up
     return runtime

@@ -3,6 +3,15 @@
 Each message is lightly processed (control characters removed, whitespace folded,
 long text chunked with overlap) and recorded at once as an ``episode`` memory, in
 the same transaction as the raw input, so the next turn can already retrieve it.
+
+Windowing: an episode's content is its own message only (what a reader is handed
+stays small), but it also carries the preceding messages of the same envelope as
+``attributes["context"]``, which the vector and lexical projections index with it.
+A reply such as "Yeah, last year!" is then found by the question it answers. The
+LoCoMo evaluation measured it (bench/results/REPORT.md): context of 2 preceding
+turns lifted dense R@10 from ~31 to ~47 and BM25 R@10 from ~61 to ~70 at no extra
+retrieved tokens. Its sources stay the message itself: the context is a retrieval
+aid, not a claim about what the episode says.
 """
 
 from __future__ import annotations
@@ -20,6 +29,11 @@ DECIDED_BY = "fast-stage"
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _LINES = re.compile(r"\n{3,}")
+
+WINDOW_MESSAGES = 2
+"""Preceding messages (same envelope) kept as an episode's retrieval context; 0 = off."""
+WINDOW_CHARS = 300
+"""Each context message is cut to its last this-many characters, so context never dominates."""
 
 
 def clean_text(text: str) -> str:
@@ -80,6 +94,19 @@ def source_of(envelope: InputEnvelope, index: int) -> dict[str, Any]:
     ).to_dict()
 
 
+def window_context(envelope: InputEnvelope, index: int, size: int | None = None) -> list[dict[str, str]]:
+    """The ``size`` messages before ``index`` in the envelope, oldest first, as speaker + text."""
+    size = WINDOW_MESSAGES if size is None else size
+    context: list[dict[str, str]] = []
+    for message in envelope.messages[max(0, index - size):index]:
+        text = message_text(message)
+        if text:
+            # keep the end of a long message: it is what the next message answers
+            cut = text if len(text) <= WINDOW_CHARS else "… " + text[-WINDOW_CHARS:].split(" ", 1)[-1]
+            context.append({"speaker": message.name or message.role, "text": cut})
+    return context
+
+
 def build_episodes(
     envelope: InputEnvelope, cause: dict[str, Any], chunk_chars: int, chunk_overlap: int
 ) -> list[Memory]:
@@ -90,7 +117,15 @@ def build_episodes(
         if not text:
             continue
         chunks = chunk_text(text, chunk_chars, chunk_overlap)
+        context = window_context(envelope, index)
         for part, chunk in enumerate(chunks):
+            attributes: dict[str, Any] = {
+                "speaker": message.name or message.role,
+                "chunk": part,
+                "chunks": len(chunks),
+            }
+            if context and part == 0:  # later chunks follow their own previous chunk
+                attributes["context"] = context
             suffix = str(index) if part == 0 else f"{index}.{part}"
             memory = Memory(
                 id=episode_id(envelope.event_id, suffix),
@@ -107,11 +142,7 @@ def build_episodes(
                 decided_by=DECIDED_BY,
                 tags=list(envelope.tags),
                 sources=[source_of(envelope, index)],
-                attributes={
-                    "speaker": message.name or message.role,
-                    "chunk": part,
-                    "chunks": len(chunks),
-                },
+                attributes=attributes,
             )
             episodes.append(memory)
     return episodes

@@ -11,7 +11,7 @@ memory, so the brief's V1 "用户叫小忆，在上海居住，不能吃辣" bec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
@@ -19,6 +19,10 @@ from domain.tool_usage import describe, merge_usage
 from domain.values import MemoryKind, Reason
 
 PROFILE_KEY = "profile"
+PARAPHRASE_KINDS = (MemoryKind.FACT.value, MemoryKind.PREFERENCE.value)
+
+Similar = Callable[[str, list[str]], "int | None"]
+"""(text, pool) -> index of the pool entry that says the same thing, or None."""
 
 
 def render(slots: dict[str, str], lang: str) -> str:
@@ -76,8 +80,9 @@ class _Working:
 class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
-    def __init__(self, policy: GovernancePolicy) -> None:
+    def __init__(self, policy: GovernancePolicy, similar: Similar | None = None) -> None:
         self.policy = policy
+        self.similar = similar
 
     def decide(
         self,
@@ -125,7 +130,20 @@ class Consolidator:
         for w in working:
             if cand.slot in w.slots or (w.key == cand.slot and w.kind == cand.kind):
                 return w
-        return None
+        return self._paraphrase_of(cand, working)
+
+    def _paraphrase_of(self, cand: Candidate, working: list[_Working]) -> _Working | None:
+        """Slots missed it; a memory of the same kind and slot family that says nearly the
+        same thing (by embedding similarity) is still the same memory."""
+        if self.similar is None or cand.group == PROFILE_KEY or cand.kind not in PARAPHRASE_KINDS:
+            return None
+        family = cand.slot.split(".")[0]
+        pool = [w for w in working if w.kind == cand.kind and w.key != PROFILE_KEY
+                and w.key.split(".")[0] == family]
+        if not pool:
+            return None
+        best = self.similar(cand.content, [w.content for w in pool])
+        return pool[best] if best is not None else None
 
     def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> None:
         target = self._target(cand, working)

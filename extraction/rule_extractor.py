@@ -6,7 +6,7 @@ when the Anthropic extractor cannot reach its API.
 
 from __future__ import annotations
 
-from domain.consolidation import Consolidator
+from domain.consolidation import Consolidator, Similar
 from domain.extraction import CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
 from domain.tool_usage import tool_candidates
@@ -15,14 +15,19 @@ from domain.tool_usage import tool_candidates
 class RuleBasedExtractor:
     name = "rules-v1"
 
-    def __init__(self, finder: CandidateFinder | None = None, policy: GovernancePolicy | None = None) -> None:
+    def __init__(
+        self,
+        finder: CandidateFinder | None = None,
+        policy: GovernancePolicy | None = None,
+        similar: Similar | None = None,
+    ) -> None:
         if finder is None:
             from extraction.rules import RuleCandidateFinder
 
             finder = RuleCandidateFinder()
         self.finder = finder
         self.policy = policy or TimePriority()
-        self.consolidator = Consolidator(self.policy)
+        self.consolidator = Consolidator(self.policy, similar)
 
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)

@@ -15,6 +15,15 @@ from projections.vector_index import open_vector_index
 from projections.vector_projection import VectorProjector
 
 
+def open_embedder(settings: Settings) -> Embedder:
+    return build_embedder(
+        settings.embedding_model,
+        model_dir=settings.model_dir,
+        cache_path=settings.data_dir / "embedding-cache.sqlite",
+        threads=settings.embed_threads,
+    )
+
+
 @dataclass
 class ReadSide:
     embedder: Embedder
@@ -23,13 +32,8 @@ class ReadSide:
     search: MemorySearch
 
     @classmethod
-    def open(cls, settings: Settings, timeline: TimelineView) -> "ReadSide":
-        embedder = build_embedder(
-            settings.embedding_model,
-            model_dir=settings.model_dir,
-            cache_path=settings.data_dir / "embedding-cache.sqlite",
-            threads=settings.embed_threads,
-        )
+    def open(cls, settings: Settings, timeline: TimelineView, embedder: Embedder | None = None) -> "ReadSide":
+        embedder = embedder or open_embedder(settings)
         index = open_vector_index(
             settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim
         )

@@ -1,0 +1,62 @@
+"""``HybridIndex``: the vector index and the lexical index written as one projection.
+
+Why a decorator on the ``VectorIndex`` port rather than a second projector: the
+vector projection already turns the event log into "upsert this current version /
+delete that memory at version v / clear everything", with a tracked position. By
+forwarding exactly those calls to the lexical index too, both indexes see the same
+writes in the same order, are cleared together for a replay, and share the version
+guard semantics, so a batch re-applied after a crash (the position is advanced
+only after both writes) changes nothing. Search goes to the dense index
+(``search``) or the lexical one (``lexical.search``); ``MemorySearch`` fuses them.
+
+Wiring (``projections/read_side.py``)::
+
+    index = HybridIndex(open_vector_index(...), LexicalIndex(settings.data_dir / "lexical.sqlite"))
+    ... VectorProjector(timeline, index, embedder), MemorySearch(embedder, index, lexical=index.lexical)
+
+Caveat: the lexical index is an embedded SQLite file, like the default Edge vector
+index; with a Qdrant server shared by several processes it is per process. The
+server-grade equivalent is a sparse (BM25/IDF) vector on the same Qdrant point.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from domain.ports import IndexPoint, ScoredPoint, SearchFilter, VectorIndex
+from projections.lexical_index import LexicalIndex
+
+
+class HybridIndex:
+    """A ``VectorIndex`` whose writes also maintain a ``LexicalIndex``."""
+
+    def __init__(self, dense: VectorIndex, lexical: LexicalIndex) -> None:
+        self.dense = dense
+        self.lexical = lexical
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        self.dense.upsert(points)
+        self.lexical.upsert(points)
+
+    def delete(self, memory_id: str, version: int) -> None:
+        self.dense.delete(memory_id, version)
+        self.lexical.delete(memory_id, version)
+
+    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int) -> list[ScoredPoint]:
+        return self.dense.search(vector, flt, top_k)
+
+    def count(self) -> int:
+        return self.dense.count()
+
+    def clear(self) -> None:
+        self.dense.clear()
+        self.lexical.clear()
+
+    def close(self) -> None:
+        self.dense.close()
+        self.lexical.close()
+
+    def __getattr__(self, name: str):  # optimize(), flush(), ... of the dense adapter
+        if name in ("dense", "lexical"):
+            raise AttributeError(name)
+        return getattr(self.dense, name)
