@@ -17,17 +17,26 @@ class DeadLetterBox:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    def record(
-        self, *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
-        reason: str, error_type: str, stage: str, tracking: Tracking | None,
-    ) -> dict[str, Any]:
-        """Keep the record with its reason, atomically with its position (once only)."""
-        letter = DeadLetter(
+    @staticmethod
+    def letter(
+        *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+        reason: str, error_type: str, stage: str,
+    ) -> DeadLetter:
+        """The dead letter of one record, not yet saved (batches save it with the rest)."""
+        return DeadLetter(
             topic=topic, partition=partition, offset=offset,
             key=key.decode("utf-8", "replace") if key else None,
             value_b64=base64.b64encode(value).decode("ascii"),
             reason=reason[:2000], error_type=error_type, stage=stage,
         )
+
+    def record(
+        self, *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+        reason: str, error_type: str, stage: str, tracking: Tracking | None,
+    ) -> dict[str, Any]:
+        """Keep the record with its reason, atomically with its position (once only)."""
+        letter = self.letter(topic=topic, partition=partition, offset=offset, key=key, value=value,
+                             reason=reason, error_type=error_type, stage=stage)
         try:
             self.store.save_tracked([letter], tracking)
         except IntegrityError:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.fast_stage import build_episodes
@@ -67,14 +68,8 @@ class MemoryService:
         self.chunk_overlap = chunk_overlap
         self.on_saved = on_saved
 
-    def record_input(
-        self, envelope: InputEnvelope, cause: Cause | None = None, tracking: Tracking | None = None
-    ) -> IngestOutcome:
-        """Fast stage: record the raw input and its episodes in one transaction."""
-        outcome = IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id)
-        if self.store.is_tracked(tracking):
-            outcome.duplicate = True
-            return outcome
+    def _recording(self, envelope: InputEnvelope, cause: Cause | None) -> tuple[list[Aggregate], IngestOutcome]:
+        """The raw input and its episodes, not yet saved."""
         cause_dict = (cause or Cause(event_ids=(envelope.event_id,))).to_dict()
         cause_dict["message_ids"] = [
             m.message_id for m in envelope.messages if m.message_id
@@ -87,17 +82,58 @@ class MemoryService:
             cause=cause_dict,
         )
         episodes = build_episodes(envelope, cause_dict, self.chunk_chars, self.chunk_overlap)
+        outcome = IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id,
+                                episodes=[str(e.id) for e in episodes])
+        return [raw, *episodes], outcome
+
+    def record_input(
+        self, envelope: InputEnvelope, cause: Cause | None = None, tracking: Tracking | None = None
+    ) -> IngestOutcome:
+        """Fast stage: record the raw input and its episodes in one transaction."""
+        if self.store.is_tracked(tracking):
+            return IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id, duplicate=True)
+        aggregates, outcome = self._recording(envelope, cause)
         try:
-            self.store.save_tracked([raw, *episodes], tracking)
+            self.store.save_tracked(aggregates, tracking)
         except IntegrityError:
             # The same event_id was recorded before (or this position was): a duplicate.
             if tracking is not None:
                 self.store.track_only(tracking)
-            outcome.duplicate = True
-            return outcome
-        outcome.episodes = [str(e.id) for e in episodes]
+            return IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id, duplicate=True)
         self._saved()
         return outcome
+
+    def record_batch(
+        self, items: Sequence[tuple[InputEnvelope, Cause]], extra: Sequence[Aggregate], tracking: Tracking
+    ) -> list[IngestOutcome]:
+        """Fast stage for consecutive records of one partition: one transaction, one position.
+
+        Raises IntegrityError when any envelope was recorded before; the caller then
+        records them one by one (which recognises the duplicate). ``extra`` carries
+        aggregates of the same records that belong in the same commit (dead letters).
+        """
+        aggregates: list[Aggregate] = list(extra)
+        outcomes = []
+        for envelope, cause in items:
+            pending, outcome = self._recording(envelope, cause)
+            aggregates += pending
+            outcomes.append(outcome)
+        self.store.save_tracked(aggregates, tracking)
+        self._saved()
+        return outcomes
+
+    def _refining(self, event_id: str, cause: Cause | None) -> tuple[list[Aggregate], RefineResult] | None:
+        """The Fine stage's pending events for one input, or None when it is already refined."""
+        try:
+            raw: RawInput = self.store.repository.get(raw_input_id(event_id))
+        except AggregateNotFoundError:
+            raise UnknownInputError(f"no recorded input with event_id {event_id!r}") from None
+        if raw.is_refined:
+            return None
+        cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
+        cause_dict["message_ids"] = raw.cause.get("message_ids", [])
+        directory = load_or_open_directory(self.store, raw.user_id)
+        return self.fine_stage.plan(raw, directory, cause_dict)
 
     def refine(
         self, event_id: str, cause: Cause | None = None, tracking: Tracking | None = None
@@ -106,18 +142,12 @@ class MemoryService:
         for attempt in range(MAX_ATTEMPTS):
             if self.store.is_tracked(tracking):
                 return RefineResult(skipped=True)
-            try:
-                raw: RawInput = self.store.repository.get(raw_input_id(event_id))
-            except AggregateNotFoundError:
-                raise UnknownInputError(f"no recorded input with event_id {event_id!r}") from None
-            if raw.is_refined:
+            planned = self._refining(event_id, cause)
+            if planned is None:
                 if tracking is not None:
                     self.store.track_only(tracking)
                 return RefineResult(skipped=True)
-            cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
-            cause_dict["message_ids"] = raw.cause.get("message_ids", [])
-            directory = load_or_open_directory(self.store, raw.user_id)
-            pending, result = self.fine_stage.plan(raw, directory, cause_dict)
+            pending, result = planned
             try:
                 self.store.save_tracked(pending, tracking)
             except IntegrityError:
@@ -126,6 +156,28 @@ class MemoryService:
             self._saved()
             return result
         raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
+
+    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking) -> list[RefineResult]:
+        """Fine stage for inputs of *distinct users* in one transaction, one position.
+
+        Distinct users keep the plans independent (each reads its own directory and
+        memories). Raises on any conflict or error; the caller then goes one by one.
+        """
+        users = [self.store.repository.get(raw_input_id(e)).user_id for e, _ in items]
+        if len(set(users)) != len(users):
+            raise ValueError("refine_batch needs inputs of distinct users")
+        pending: list[Aggregate] = []
+        results = []
+        for event_id, cause in items:
+            planned = self._refining(event_id, cause)
+            if planned is None:
+                results.append(RefineResult(skipped=True))
+                continue
+            pending += planned[0]
+            results.append(planned[1])
+        self.store.save_tracked(pending, tracking)
+        self._saved()
+        return results
 
     def ingest(self, envelope: InputEnvelope, cause: Cause | None = None) -> IngestOutcome:
         """Every stage in-process: record, then refine (each idempotent on its own)."""

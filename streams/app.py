@@ -15,19 +15,21 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import faust
 
 from application.bootstrap import Runtime
 from application.settings import Settings
-from streams.handlers import Handled, RecordHandler
+from streams.handlers import Handled, Record, RecordHandler
 from streams.outbox import mark_published, pending_records
 
 log = logging.getLogger(__name__)
 
 ROLES = ("all", "agents", "projections")
 HANDLE_ATTEMPTS = 5
+BATCH_MAX = 200  # records per take; one transaction per partition within it
+BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
 EXIT_REDELIVER = 75  # EX_TEMPFAIL: a supervisor should restart the worker
 
 
@@ -69,43 +71,48 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
 
-    async def handle(method: Callable[..., Handled], event: faust.EventT) -> None:
-        """Never let an exception escape: Faust would ack (and so drop) the record.
+    async def handle(method: Callable[..., Any], events: Sequence[faust.EventT]) -> None:
+        """Never let an exception escape: Faust would ack (and so drop) the records.
 
         The handler already turns bad input and failed processing into dead letters;
         what is left is infrastructure trouble (store or broker down). Retry with
-        backoff, then exit hard so the record is redelivered to the next worker.
+        backoff, then exit hard so the records are redelivered to the next worker.
         """
-        msg = event.message
+        records = [Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value) for e in events]
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
-                handled = await run(method, msg.topic, msg.partition, msg.offset, event.key, event.value)
-                for out in handled.outgoing:
-                    await outputs[out.topic].send(key=out.key, value=out.value)
+                handled = await run(method, records)
+                for item in handled:
+                    for out in item.outgoing:
+                        await outputs[out.topic].send(key=out.key, value=out.value)
                 return
             except Exception:  # noqa: BLE001
-                log.exception("%s[%d]@%d failed (attempt %d/%d)", msg.topic, msg.partition, msg.offset,
+                log.exception("%d records from %s failed (attempt %d/%d)", len(records), records[0].topic,
                               attempt, HANDLE_ATTEMPTS)
                 await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
-        log.critical("giving up on %s[%d]@%d: exiting so it is redelivered", msg.topic, msg.partition, msg.offset)
+        log.critical("giving up on %s[%d]@%d: exiting so it is redelivered",
+                     records[0].topic, records[0].partition, records[0].offset)
         os._exit(EXIT_REDELIVER)
+
+    def single(method: Callable[[Record], Handled]) -> Callable[[list[Record]], list[Handled]]:
+        return lambda records: [method(r) for r in records]
 
     if role in ("all", "agents"):
 
         @app.agent(messages, name="memstream.fast")
         async def fast_stage(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await handle(handler.on_message, event)
+            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+                await handle(handler.on_messages, events)
 
         @app.agent(fine, name="memstream.fine")
         async def fine_stage(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await handle(handler.on_fine, event)
+            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+                await handle(handler.on_fines, events)
 
         @app.agent(knowledge, name="memstream.knowledge")
         async def knowledge_stage(stream: faust.StreamT) -> None:
             async for event in stream.events():
-                await handle(handler.on_knowledge, event)
+                await handle(single(handler.on_knowledge), [event])
 
     if role in ("all", "projections"):
 

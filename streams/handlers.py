@@ -1,12 +1,16 @@
-"""What a consumed Kafka record turns into, independent of Faust.
+"""What consumed Kafka records turn into, independent of Faust.
 
-The Faust agents only pass (topic, partition, offset, key, value) here and send
-the returned records. A record that cannot be decoded, fails validation or whose
-processing raises becomes a dead letter (recorded with its position, and sent to
-the dead-letter topic) and the stream goes on. A redelivered record is recognised
-by its tracked position; its hand-off to the Fine stage is re-sent, because the
-crash may have happened after the commit and before that send (refining twice is
-a no-op).
+The Faust agents only pass records (topic, partition, offset, key, value) here and
+send the returned records. A record that cannot be decoded, fails validation or
+whose processing raises becomes a dead letter (recorded with its position, and
+sent to the dead-letter topic) and the stream goes on. A redelivered record is
+recognised by its tracked position; its hand-off to the Fine stage is re-sent,
+because the crash may have happened after the commit and before that send
+(refining twice is a no-op).
+
+Batches: consecutive records of one partition are recorded in one transaction
+with one position (the last offset), which is what makes the Fast path cheap; on
+any surprise (a duplicate, a conflict) the batch falls back to one record at a time.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from itertools import groupby
+from typing import Any, Callable, Sequence
 
-from application.dead_letters import DeadLetterBox
+from application.dead_letters import DeadLetterBox, describe
 from application.jsonl import parse_record
 from application.service import MemoryService
 from application.settings import Settings
@@ -32,6 +37,15 @@ log = logging.getLogger(__name__)
 
 TOPIC_VALUE_LIMIT = 256 * 1024
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
 
 
 @dataclass(frozen=True)
@@ -60,69 +74,152 @@ class RecordHandler:
         self.fine_topic = settings.topic("fine")
         self.dead_topic = settings.topic("deadletters")
 
-    def on_message(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes) -> Handled:
-        """Fast stage for one envelope record, then the hand-off to the Fine stage."""
-        tracking = kafka_tracking(topic, partition, offset)
-        try:
-            envelope = parse_record(value, InputEnvelope, {"event_id": f"kafka:{topic}:{partition}:{offset}"})
-        except ValueError as e:
-            return self._dead(topic, partition, offset, key, value, str(e), "invalid_record", "fast", tracking)
-        cause = Cause(event_ids=(envelope.event_id,), topic=topic, partition=partition, offset=offset,
+    # -- messages (Fast stage) -------------------------------------------------------------
+    def _envelope(self, r: Record) -> tuple[InputEnvelope, Cause]:
+        envelope = parse_record(r.value, InputEnvelope, {"event_id": f"kafka:{r.topic}:{r.partition}:{r.offset}"})
+        cause = Cause(event_ids=(envelope.event_id,), topic=r.topic, partition=r.partition, offset=r.offset,
                       extra={"worker": WORKER_ID})
-        try:
-            outcome = self.service.record_input(envelope, cause, tracking)
-        except Exception as e:  # noqa: BLE001 - a failing record must not stop the worker
-            log.exception("fast stage failed for %s[%d]@%d", topic, partition, offset)
-            return self._dead(topic, partition, offset, key, value, repr(e), "processing_error", "fast", tracking)
-        handoff = Outgoing(
-            self.fine_topic,
-            envelope.user_id.encode(),
-            _json({"event_id": envelope.event_id, "user_id": envelope.user_id,
-                   "source": {"topic": topic, "partition": partition, "offset": offset}}),
-        )
-        return Handled("duplicate" if outcome.duplicate else "processed", [handoff])
+        return envelope, cause
 
-    def on_fine(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes) -> Handled:
-        tracking = kafka_tracking(topic, partition, offset)
+    def _handoff(self, envelope: InputEnvelope, r: Record) -> Outgoing:
+        return Outgoing(self.fine_topic, envelope.user_id.encode(), _json({
+            "event_id": envelope.event_id, "user_id": envelope.user_id,
+            "source": {"topic": r.topic, "partition": r.partition, "offset": r.offset}}))
+
+    def on_message(self, r: Record) -> Handled:
+        """Fast stage for one envelope record, then the hand-off to the Fine stage."""
         try:
-            request = json.loads(value)
-            event_id = request["event_id"]
+            envelope, cause = self._envelope(r)
+        except ValueError as e:
+            return self._dead(r, str(e), "invalid_record", "fast")
+        try:
+            outcome = self.service.record_input(envelope, cause, self._tracking(r))
+        except Exception as e:  # noqa: BLE001 - a failing record must not stop the worker
+            log.exception("fast stage failed for %s[%d]@%d", r.topic, r.partition, r.offset)
+            return self._dead(r, repr(e), "processing_error", "fast")
+        return Handled("duplicate" if outcome.duplicate else "processed", [self._handoff(envelope, r)])
+
+    def on_messages(self, records: Sequence[Record]) -> list[Handled]:
+        return self._batched(records, self._message_run, self.on_message)
+
+    def _message_run(self, run: list[Record]) -> list[Handled]:
+        parsed: list[tuple[Record, Any]] = []
+        for r in run:
+            try:
+                parsed.append((r, self._envelope(r)))
+            except ValueError as e:
+                parsed.append((r, str(e)))
+        letters = {r.offset: self.box.letter(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                                             value=r.value, reason=p, error_type="invalid_record", stage="fast")
+                   for r, p in parsed if isinstance(p, str)}
+        good = [(r, p) for r, p in parsed if not isinstance(p, str)]
+        self.service.record_batch([p for _, p in good], list(letters.values()), self._tracking(run[-1]))
+        handled = {r.offset: Handled("processed", [self._handoff(p[0], r)]) for r, p in good}
+        for r, p in parsed:
+            if isinstance(p, str):
+                handled[r.offset] = self._dead_handled(r, describe(letters[r.offset]), p)
+        return [handled[r.offset] for r in run]
+
+    # -- fine hand-offs ----------------------------------------------------------------------
+    def _fine_request(self, r: Record) -> tuple[str, str, Cause]:
+        try:
+            request = json.loads(r.value)
+            event_id, user_id = request["event_id"], request.get("user_id", "")
             source = request.get("source") or {}
         except (ValueError, KeyError, TypeError) as e:
-            return self._dead(topic, partition, offset, key, value, f"bad hand-off: {e!r}", "invalid_record", "fine", tracking)
-        cause = Cause(event_ids=(event_id,), topic=source.get("topic", topic),
-                      partition=source.get("partition", partition), offset=source.get("offset", offset),
-                      extra={"fine_topic": topic, "fine_partition": partition, "fine_offset": offset,
+            raise ValueError(f"bad hand-off: {e!r}") from None
+        cause = Cause(event_ids=(event_id,), topic=source.get("topic", r.topic),
+                      partition=source.get("partition", r.partition), offset=source.get("offset", r.offset),
+                      extra={"fine_topic": r.topic, "fine_partition": r.partition, "fine_offset": r.offset,
                              "worker": WORKER_ID})
+        return event_id, user_id, cause
+
+    def on_fine(self, r: Record) -> Handled:
         try:
-            result = self.service.refine(event_id, cause, tracking)
+            event_id, _, cause = self._fine_request(r)
+        except ValueError as e:
+            return self._dead(r, str(e), "invalid_record", "fine")
+        try:
+            result = self.service.refine(event_id, cause, self._tracking(r))
         except Exception as e:  # noqa: BLE001
             log.exception("fine stage failed for %s", event_id)
-            return self._dead(topic, partition, offset, key, value, repr(e), "processing_error", "fine", tracking)
+            return self._dead(r, repr(e), "processing_error", "fine")
         return Handled("duplicate" if result.skipped else "processed")
 
-    def on_knowledge(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes) -> Handled:
-        tracking = kafka_tracking(topic, partition, offset)
+    def on_fines(self, records: Sequence[Record]) -> list[Handled]:
+        return self._batched(records, self._fine_run, self.on_fine)
+
+    def _fine_run(self, run: list[Record]) -> list[Handled]:
+        """Refine in segments of distinct users (a user's inputs must see each other's effects)."""
+        requests = [self._fine_request(r) for r in run]  # a bad one raises: one by one then
+        if not all(user for _, user, _ in requests):
+            raise ValueError("a hand-off without user_id")
+        out: list[Handled] = []
+        start = 0
+        while start < len(run):
+            end, seen = start, set()
+            while end < len(run) and requests[end][1] not in seen:
+                seen.add(requests[end][1])
+                end += 1
+            if end - start == 1:
+                out.append(self.on_fine(run[start]))
+            else:
+                results = self.service.refine_batch([(e, c) for e, _, c in requests[start:end]],
+                                                    self._tracking(run[end - 1]))
+                out += [Handled("duplicate" if x.skipped else "processed") for x in results]
+            start = end
+        return out
+
+    # -- knowledge -------------------------------------------------------------------------
+    def on_knowledge(self, r: Record) -> Handled:
         try:
-            doc = parse_record(value, KnowledgeDocument)
+            doc = parse_record(r.value, KnowledgeDocument)
         except ValueError as e:
-            return self._dead(topic, partition, offset, key, value, str(e), "invalid_record", "knowledge", tracking)
-        cause = Cause(event_ids=(), topic=topic, partition=partition, offset=offset)
+            return self._dead(r, str(e), "invalid_record", "knowledge")
+        cause = Cause(event_ids=(), topic=r.topic, partition=r.partition, offset=r.offset,
+                      extra={"worker": WORKER_ID})
         try:
-            outcome = self.service.ingest_document(doc, cause, tracking)
+            outcome = self.service.ingest_document(doc, cause, self._tracking(r))
         except Exception as e:  # noqa: BLE001
             log.exception("knowledge ingest failed for %s/%s", doc.kb_id, doc.doc_id)
-            return self._dead(topic, partition, offset, key, value, repr(e), "processing_error", "knowledge", tracking)
+            return self._dead(r, repr(e), "processing_error", "knowledge")
         return Handled("duplicate" if outcome.duplicate else "processed")
 
-    def _dead(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
-              reason: str, error_type: str, stage: str, tracking: Any) -> Handled:
-        letter = self.box.record(topic=topic, partition=partition, offset=offset, key=key, value=value,
-                                 reason=reason, error_type=error_type, stage=stage, tracking=tracking)
+    # -- shared ----------------------------------------------------------------------------
+    @staticmethod
+    def _tracking(r: Record) -> Any:
+        return kafka_tracking(r.topic, r.partition, r.offset)
+
+    def _batched(self, records: Sequence[Record], run_batch: Callable[[list[Record]], list[Handled]],
+                 one: Callable[[Record], Handled]) -> list[Handled]:
+        """Per partition: skip nothing, batch the records not yet tracked, fall back on surprise."""
+        out: list[Handled] = []
+        ordered = sorted(records, key=lambda r: (r.topic, r.partition))  # stable: offsets stay in order
+        for (topic, partition), group in groupby(ordered, key=lambda r: (r.topic, r.partition)):
+            run = list(group)
+            done = self.store.process_recorder.max_tracking_id(self._tracking(run[0]).application_name) or 0
+            fresh = [r for r in run if r.offset + 1 > done]
+            if len(fresh) < 2 or len(fresh) != len(run):
+                out += [one(r) for r in run]  # redeliveries and singles take the careful path
+                continue
+            try:
+                out += run_batch(run)
+            except Exception as e:  # noqa: BLE001 - e.g. a re-published event_id: go one by one
+                log.info("batch of %d from %s[%d] falls back to single records: %r",
+                         len(run), run[0].topic, run[0].partition, e)
+                out += [one(r) for r in run]
+        return out
+
+    def _dead(self, r: Record, reason: str, error_type: str, stage: str) -> Handled:
+        letter = self.box.record(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key, value=r.value,
+                                 reason=reason, error_type=error_type, stage=stage, tracking=self._tracking(r))
+        return self._dead_handled(r, letter, reason)
+
+    def _dead_handled(self, r: Record, letter: dict[str, Any], reason: str) -> Handled:
         letter["failed_at"] = datetime.now(timezone.utc).isoformat()
         # The event store keeps every byte; the topic copy stays under the broker's size limit.
-        letter["value_truncated"] = len(value) > TOPIC_VALUE_LIMIT
+        letter["value_truncated"] = len(r.value) > TOPIC_VALUE_LIMIT
         if letter["value_truncated"]:
-            letter["value_b64"] = base64.b64encode(value[:TOPIC_VALUE_LIMIT]).decode("ascii")
-        log.warning("dead letter %s[%d]@%d: %s", topic, partition, offset, reason[:200])
-        return Handled("dead_letter", [Outgoing(self.dead_topic, key, _json(letter))], reason)
+            letter["value_b64"] = base64.b64encode(r.value[:TOPIC_VALUE_LIMIT]).decode("ascii")
+        log.warning("dead letter %s[%d]@%d: %s", r.topic, r.partition, r.offset, reason[:200])
+        return Handled("dead_letter", [Outgoing(self.dead_topic, r.key, _json(letter))], reason)
