@@ -26,7 +26,9 @@ from streams.outbox import mark_published, pending_records
 
 log = logging.getLogger(__name__)
 
-ROLES = ("all", "agents", "projections")
+ROLES = ("all", "agents", "fast", "fine", "projections")
+"""all = everything in one process; agents = Fast + Fine + knowledge; fast / fine = one stage
+each (separate processes use both cores); projections = timeline, vectors and the outbox."""
 HANDLE_ATTEMPTS = 5
 BATCH_MAX = 200  # records per take; one transaction per partition within it
 BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
@@ -54,8 +56,13 @@ def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
 def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port: int = 0) -> faust.App:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    app = faust.App(settings.consumer_group, **faust_settings(settings, web_port))
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memstream-store")
+    # Single-stage roles consume in their own group: a group's members share one subscription.
+    group = settings.consumer_group if role in ("all", "agents") else f"{settings.consumer_group}-{role}"
+    app = faust.App(group, **faust_settings(settings, web_port))
+    # One thread per stage: the Fast stage must not queue behind slower Fine or projection
+    # work (each stage still processes its records in order, one batch at a time).
+    lanes = {name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"memstream-{name}")
+             for name in ("fast", "fine", "projections")}
     handler = RecordHandler(runtime.service, settings)
 
     def topic(name: str, partitions: int | None = None) -> faust.TopicT:
@@ -68,10 +75,15 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     outputs = {settings.topic("fine"): fine, settings.topic("deadletters"): topic("deadletters", 1)}
     memory_events = topic("memory-events")
 
-    async def run(call: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
+    def lane(name: str) -> Callable[..., Any]:
+        async def run(call: Callable[..., Any], *args: Any) -> Any:
+            return await asyncio.get_running_loop().run_in_executor(lanes[name], call, *args)
 
-    async def handle(method: Callable[..., Any], events: Sequence[faust.EventT]) -> None:
+        return run
+
+    run = lane("projections")
+
+    async def handle(method: Callable[..., Any], events: Sequence[faust.EventT], stage: str) -> None:
         """Never let an exception escape: Faust would ack (and so drop) the records.
 
         The handler already turns bad input and failed processing into dead letters;
@@ -81,7 +93,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
         records = [Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value) for e in events]
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
-                handled = await run(method, records)
+                handled = await lane(stage)(method, records)
                 for item in handled:
                     for out in item.outgoing:
                         await outputs[out.topic].send(key=out.key, value=out.value)
@@ -97,22 +109,24 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     def single(method: Callable[[Record], Handled]) -> Callable[[list[Record]], list[Handled]]:
         return lambda records: [method(r) for r in records]
 
-    if role in ("all", "agents"):
+    if role in ("all", "agents", "fast"):
 
         @app.agent(messages, name="memstream.fast")
         async def fast_stage(stream: faust.StreamT) -> None:
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-                await handle(handler.on_messages, events)
+                await handle(handler.on_messages, events, "fast")
+
+    if role in ("all", "agents", "fine"):
 
         @app.agent(fine, name="memstream.fine")
         async def fine_stage(stream: faust.StreamT) -> None:
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-                await handle(handler.on_fines, events)
+                await handle(handler.on_fines, events, "fine")
 
         @app.agent(knowledge, name="memstream.knowledge")
         async def knowledge_stage(stream: faust.StreamT) -> None:
             async for event in stream.events():
-                await handle(single(handler.on_knowledge), [event])
+                await handle(single(handler.on_knowledge), [event], "fine")
 
     if role in ("all", "projections"):
 

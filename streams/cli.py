@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("worker", cli_stream.worker, "run the Faust worker (needs MEMSTREAM_KAFKA_URL)")
     p.add_argument("--web-port", type=int, default=0, help="Faust web port (0 = no web server)")
-    p.add_argument("--role", choices=["all", "agents", "projections"], default="all",
-                   help="agents = Fast/Fine/knowledge consumers; projections = timeline, vectors, outbox")
+    p.add_argument("--role", choices=["all", "agents", "fast", "fine", "projections"], default="all",
+                   help="agents = Fast + Fine + knowledge consumers; fast / fine = one stage each; "
+                        "projections = timeline, vectors, outbox")
     add("demo", cli_stream.demo, "the main job end to end through a bundled broker")
     p = add("deadletters", cli_stream.deadletters, "list (or re-submit) dead-lettered records")
     p.add_argument("--resubmit", action="store_true", help="publish them again to their topic")

@@ -26,9 +26,9 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.topics import ensure_topics, topic_specs_for
 
     asyncio.run(ensure_topics(settings.kafka_url, topic_specs_for(settings)))
-    runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role != "agents")
+    runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role in ("all", "projections"))
     try:
-        if args.role != "agents":
+        if args.role in ("all", "projections"):
             runtime.read_side  # load the embedding model before joining the group  # noqa: B018
         app = build_app(settings, runtime, role=args.role, web_port=args.web_port)
         from streams.faust_worker import run_worker
