@@ -10,13 +10,13 @@ memory, so the brief's V1 "用户叫小忆，在上海居住，不能吃辣" bec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
 from domain.tool_usage import describe, merge_usage
-from domain.values import MemoryKind, Reason
+from domain.values import MemoryKind, Reason, latest
 
 PROFILE_KEY = "profile"
 PARAPHRASE_KINDS = (MemoryKind.FACT.value, MemoryKind.PREFERENCE.value)
@@ -117,7 +117,7 @@ class Consolidator:
         times = [m.chat_time.isoformat() for m in msgs if m.chat_time]
         roles = [m.role for m in msgs if m.is_new] or [m.role for m in msgs]
         return Incoming(
-            chat_time=max(times) if times else None,
+            chat_time=latest(times),
             role=roles[-1] if roles else None,
             confidence=cand.confidence,
         )
@@ -148,7 +148,10 @@ class Consolidator:
     def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> None:
         target = self._target(cand, working)
         if target is None:
-            working.append(self._new(cand))
+            created = self._new(cand)
+            if incoming.chat_time and cand.kind != MemoryKind.TOOL.value:
+                created.attributes["slot_times"] = {cand.slot: incoming.chat_time}
+            working.append(created)
             return
         if cand.kind == MemoryKind.TOOL.value:
             self._accumulate(cand, target)
@@ -157,10 +160,15 @@ class Consolidator:
         if held == cand.clause:
             return  # a duplicate statement: nothing new to record
         if held is not None and target.existing is not None and cand.slot not in target.batch_slots:
-            if not self.policy.new_wins(target.existing, incoming):
+            slot_time = (target.attributes.get("slot_times") or {}).get(cand.slot)
+            existing = replace(target.existing, latest_chat_time=slot_time or target.existing.latest_chat_time)
+            if not self.policy.new_wins(existing, incoming):
                 return  # governance kept the existing value
         target.slots[cand.slot] = cand.clause
         target.batch_slots.add(cand.slot)
+        if incoming.chat_time:  # when each slot was last stated: time priority is per fact
+            target.attributes = {**target.attributes,
+                                 "slot_times": {**(target.attributes.get("slot_times") or {}), cand.slot: incoming.chat_time}}
         if cand.group == PROFILE_KEY:
             target.content = render(target.slots, target.lang)
         else:

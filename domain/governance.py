@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from domain.extraction import ExistingMemory
+from domain.values import instant
 
 SOURCE_RANK = {"user": 4, "system": 3, "assistant": 2, "tool": 1, "knowledge": 0}
 
@@ -39,7 +40,7 @@ class TimePriority:
 
     def new_wins(self, existing: ExistingMemory, incoming: Incoming) -> bool:
         if incoming.chat_time and existing.latest_chat_time:
-            return incoming.chat_time >= existing.latest_chat_time
+            return instant(incoming.chat_time) >= instant(existing.latest_chat_time)
         return True
 
 

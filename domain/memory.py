@@ -16,7 +16,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.values import Status
+from domain.values import Status, latest
+
+
+KEEP: Any = object()
+"""``revise`` argument default: keep the current value (None would clear it)."""
 
 
 class MemoryError_(Exception):
@@ -87,22 +91,22 @@ class Memory(Aggregate):
         cause: dict[str, Any],
         decided_by: str,
         key: str | None = None,
-        preference_type: str | None = None,
-        reasoning: str | None = None,
+        preference_type: str | None = KEEP,
+        reasoning: str | None = KEEP,
         confidence: float | None = None,
         tags: list[str] | None = None,
         new_sources: list[dict[str, Any]] | None = None,
         slots: dict[str, str] | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        """Record a new version. Fields left as None keep their current value."""
+        """Record a new version. Fields not given keep their current value."""
         if not self.is_active:
             raise MemoryError_(f"memory {self.id} is archived and cannot be revised")
         self._revise(
             content=content,
             key=key if key is not None else self.key,
-            preference_type=preference_type if preference_type is not None else self.preference_type,
-            reasoning=reasoning if reasoning is not None else self.reasoning,
+            preference_type=self.preference_type if preference_type is KEEP else preference_type,
+            reasoning=self.reasoning if reasoning is KEEP else reasoning,
             confidence=confidence if confidence is not None else self.confidence,
             tags=list(tags) if tags is not None else list(self.tags),
             new_sources=[s for s in (new_sources or []) if s not in self.sources],
@@ -192,8 +196,7 @@ class Memory(Aggregate):
         return self.modified_on
 
     def latest_chat_time(self) -> str | None:
-        times = [s.get("chat_time") for s in self.sources if s.get("chat_time")]
-        return max(times) if times else None
+        return latest([s.get("chat_time") for s in self.sources])
 
 
 MemoryCreated = Memory.MemoryCreated  # type: ignore[attr-defined]

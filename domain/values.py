@@ -7,6 +7,7 @@ and the domain stays free of any infrastructure import.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -84,6 +85,18 @@ class Cause:
         if self.extra:
             data["extra"] = dict(self.extra)
         return data
+
+
+def instant(stamp: str) -> datetime:
+    """An ISO 8601 time as an aware datetime (naive ones are UTC), so that times in
+    different zones compare by the moment they name, not by their text."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def latest(stamps: "list[str | None]") -> str | None:
+    present = [s for s in stamps if s]
+    return max(present, key=instant) if present else None
 
 
 ID_NAMESPACE = uuid.UUID("6f0f1d5e-8c1a-4c53-9b0e-6d2b7a5f4e10")
