@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Callable, Iterator
 
 from extraction.rules import dates as D
+from extraction.rules.date_rules import DateRules
 from extraction.rules.numerals import EN_NUM, to_int
 
 _WD = {d.lower(): i for i, d in enumerate(D.WEEKDAYS_EN)}
@@ -27,26 +27,9 @@ _PREP = r"(?:(?P<prep>in|during|over|for|on|at|by|around)\s+)?"
 _REL = {"this": 0, "coming": 1, "the coming": 1, "next": 1, "the next": 1, "the following": 1,
         "last": -1, "the past": -1, "past": -1, "previous": -1, "the last": -1}
 
-Handler = Callable[[re.Match, date], "D.Period | None"]
-_RULES: list[tuple[re.Pattern, Handler]] = []
-
-
-def rule(pattern: str, flags: int = re.IGNORECASE):
-    def deco(fn: Handler) -> Handler:
-        _RULES.append((re.compile(pattern, flags), fn))
-        return fn
-    return deco
-
-
-def scan(text: str, today: date) -> Iterator[tuple[int, int, D.Period]]:
-    for pattern, handler in _RULES:
-        for m in pattern.finditer(text):
-            try:
-                period = handler(m, today)
-            except (ValueError, KeyError):
-                period = None
-            if period is not None:
-                yield m.start(), m.end(), period
+RULES = DateRules(re.IGNORECASE)
+rule = RULES.rule
+scan = RULES.scan
 
 
 def _season(today: date, name: str, n: int | None) -> D.Period:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Callable, Iterator
 
 from extraction.rules import dates as D
+from extraction.rules.date_rules import DateRules
 from extraction.rules.numerals import cn_to_int
 
 _N = r"(?:\d{1,2}|[一二三四五六七八九十两]{1,3})"
@@ -21,26 +21,9 @@ _WD = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "�
 _HOLIDAY_RE = r"国庆(?:节)?(?:假期|长假)?|十一(?:黄金周|假期|长假)?(?=假期|长假|黄金周|期间|的时候|去|回|出|要|打算|准备|想|我|，|,)|春节|过年|五一(?:假期|长假)?|劳动节|元旦|中秋(?:节)?|圣诞(?:节)?|寒假"
 _MONTH_RE = rf"(?P<m>{_N})月份?(?:(?P<d>{_N})[日号])?(?P<part>底|初|中旬|上旬|下旬)?"
 
-Handler = Callable[[re.Match, date], "D.Period | None"]
-_RULES: list[tuple[re.Pattern, Handler]] = []
-
-
-def rule(pattern: str):
-    def deco(fn: Handler) -> Handler:
-        _RULES.append((re.compile(pattern), fn))
-        return fn
-    return deco
-
-
-def scan(text: str, today: date) -> Iterator[tuple[int, int, D.Period]]:
-    for pattern, handler in _RULES:
-        for m in pattern.finditer(text):
-            try:
-                period = handler(m, today)
-            except (ValueError, KeyError):
-                period = None
-            if period is not None:
-                yield m.start(), m.end(), period
+RULES = DateRules(0)
+rule = RULES.rule
+scan = RULES.scan
 
 
 def _season_or_holiday(word: str, y: int) -> D.Period | None:
