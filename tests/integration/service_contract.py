@@ -160,3 +160,20 @@ class ServiceContract:
             assert rt.timeline.memories("xiaoyi", include_archived=True) == before
         finally:
             rt.close()
+
+    def test_two_followers_of_one_timeline_do_not_collide(self, url, tmp_path):
+        """A CLI catching up while a worker's projection loop does the same."""
+        a, b = self.open(url, tmp_path, sync=False), self.open(url, tmp_path, sync=False)
+        try:
+            a.service.ingest(envelope(*V1))
+            first, second = TimelineProjector(a.timeline), TimelineProjector(b.timeline)
+            catch_up(a.store, first)
+            a.service.ingest(envelope(*V2))
+            catch_up(b.store, second)
+            stale = TimelineProjector(a.timeline)
+            stale.position = lambda: 0  # believes it is at the start: its first write collides
+            assert catch_up(a.store, stale) >= 0
+            assert self.profile_of(a)["version"] == 2
+        finally:
+            a.close()
+            b.close()
