@@ -229,8 +229,9 @@ class FineStage:
             if message_id not in extraction.covered_message_ids:
                 continue
             successors = sorted(
-                mid for mid, m in touched.items()
-                if m.is_active and any(s.get("message_id") == message_id for s in m.sources)
+                {mid for mid, m in touched.items()
+                 if m.is_active and any(s.get("message_id") == message_id for s in m.sources)}
+                | set(extraction.held_by.get(message_id, ()))
             )
             if not successors:
                 continue  # nothing replaces it: keep the raw text searchable

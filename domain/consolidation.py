@@ -90,8 +90,31 @@ class Consolidator:
         existing: Sequence[ExistingMemory],
         messages: Sequence[WindowMessage],
     ) -> list[Decision]:
+        return self.decide_with_links(candidates, existing, messages)[0]
+
+    def decide_with_links(
+        self,
+        candidates: Sequence[Candidate],
+        existing: Sequence[ExistingMemory],
+        messages: Sequence[WindowMessage],
+    ) -> tuple[list[Decision], dict[str, tuple[str, ...]]]:
+        """Decisions, plus which existing memories already hold what a message said
+        (a duplicate, or a statement governance let lose): that message's episode is
+        superseded by those memories even though they did not change."""
         by_id = {m.message_id: m for m in messages}
-        working: list[_Working] = [
+        working = self._working(existing)
+        links: dict[str, set[str]] = {}
+        for cand in candidates:
+            holder = self._apply(cand, working, self._incoming(cand, by_id))
+            if holder is not None and holder.existing is not None:
+                for message_id in cand.source_message_ids:
+                    links.setdefault(message_id, set()).add(holder.existing.memory_id)
+        decisions = [w.to_decision() for w in working if w.changed]
+        return decisions, {m: tuple(sorted(ids)) for m, ids in links.items()}
+
+    @staticmethod
+    def _working(existing: Sequence[ExistingMemory]) -> list[_Working]:
+        return [
             _Working(
                 existing=e,
                 kind=e.kind,
@@ -107,9 +130,6 @@ class Consolidator:
             for e in existing
             if e.kind != MemoryKind.EPISODE.value
         ]
-        for cand in candidates:
-            self._apply(cand, working, self._incoming(cand, by_id))
-        return [w.to_decision() for w in working if w.changed]
 
     @staticmethod
     def _incoming(cand: Candidate, by_id: dict[str, WindowMessage]) -> Incoming:
@@ -145,7 +165,8 @@ class Consolidator:
         best = self.similar(cand.content, [w.content for w in pool])
         return pool[best] if best is not None else None
 
-    def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> None:
+    def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> _Working | None:
+        """Apply one candidate; returns the memory that already held it when nothing changed."""
         target = self._target(cand, working)
         if target is None:
             created = self._new(cand)
@@ -158,12 +179,12 @@ class Consolidator:
             return
         held = target.slots.get(cand.slot)
         if held == cand.clause:
-            return  # a duplicate statement: nothing new to record
+            return target  # a duplicate statement: nothing new to record
         if held is not None and target.existing is not None and cand.slot not in target.batch_slots:
             slot_time = (target.attributes.get("slot_times") or {}).get(cand.slot)
             existing = replace(target.existing, latest_chat_time=slot_time or target.existing.latest_chat_time)
             if not self.policy.new_wins(existing, incoming):
-                return  # governance kept the existing value
+                return target  # governance kept the existing value
         target.slots[cand.slot] = cand.clause
         target.batch_slots.add(cand.slot)
         if incoming.chat_time:  # when each slot was last stated: time priority is per fact

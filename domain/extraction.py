@@ -125,6 +125,8 @@ class Extraction:
     decisions: tuple[Decision, ...]
     covered_message_ids: frozenset[str] = frozenset()
     decided_by: str = ""
+    held_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Message id -> existing memories that already held what it said (duplicates)."""
 
 
 class CandidateFinder(Protocol):

@@ -33,9 +33,10 @@ class RuleBasedExtractor:
         found = self.finder.find(request.messages)
         tools, tools_covered = tool_candidates(request.messages)
         candidates = list(found.candidates) + tools
-        decisions = self.consolidator.decide(candidates, request.existing, request.messages)
+        decisions, held_by = self.consolidator.decide_with_links(candidates, request.existing, request.messages)
         return Extraction(
             decisions=tuple(decisions),
+            held_by=held_by,
             covered_message_ids=found.covered_message_ids | tools_covered,
             decided_by=f"{self.name}+{self.policy.name}",
         )
