@@ -9,10 +9,13 @@ guard semantics, so a batch re-applied after a crash (the position is advanced
 only after both writes) changes nothing. Search goes to the dense index
 (``search``) or the lexical one (``lexical.search``); ``MemorySearch`` fuses them.
 
-Wiring (``projections/read_side.py``)::
+Wiring (``projections/read_side.py``, embedded mode, i.e. no Qdrant server)::
 
     index = HybridIndex(open_vector_index(...), LexicalIndex(settings.data_dir / "lexical.sqlite"))
-    ... VectorProjector(timeline, index, embedder), MemorySearch(embedder, index, lexical=index.lexical)
+    projector = VectorProjector(timeline, index, embedder)
+    if not index.in_step():   # e.g. a data dir projected before the lexical index existed
+        projector.clear()     # the next catch-up rebuilds both from the event log
+    ... MemorySearch(embedder, index, lexical=index.lexical)
 
 Caveat: the lexical index is an embedded SQLite file, like the default Edge vector
 index; with a Qdrant server shared by several processes it is per process. The
@@ -47,6 +50,10 @@ class HybridIndex:
 
     def count(self) -> int:
         return self.dense.count()
+
+    def in_step(self) -> bool:
+        """Both hold the same number of live memories (false after losing one of them)."""
+        return self.lexical.count() == self.dense.count()
 
     def clear(self) -> None:
         self.dense.clear()

@@ -13,9 +13,11 @@ memory), so a re-applied batch or an out-of-order replay is harmless, and
 ``clear()`` + catch-up rebuilds it from the event log like every projection.
 
 Storage: one SQLite table (tokens + the memory view as JSON). Scoring runs in
-memory over one user's documents, loaded on first query and dropped when that
-user's documents change (or, via ``PRAGMA data_version``, when another process
-wrote); a small LRU bounds how many users are held at once.
+memory over one user's documents, loaded on the user's first query and then kept
+current by this process's own writes (so a chat that writes a turn and searches
+never reloads); a write by another process (``PRAGMA data_version``) drops the
+cache. A small LRU bounds how many users are held at once. Payloads stay JSON
+text until a result needs them.
 """
 
 from __future__ import annotations
@@ -72,43 +74,72 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of token lists (Lucene's non-negative idf)."""
+    """Okapi BM25 (Lucene's non-negative idf) over a mutable set of documents.
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+    Statistics (N, document frequencies, average length) are read at query time,
+    so adding or removing one document is O(its terms), never a rebuild."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.tf = [Counter(d) for d in docs]
-        self.lengths = [len(d) for d in docs]
-        self.avgdl = (sum(self.lengths) / len(docs)) if docs else 1.0
-        self.postings: dict[str, list[int]] = {}
-        for i, counts in enumerate(self.tf):
-            for term in counts:
-                self.postings.setdefault(term, []).append(i)
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        self.tf: dict[Any, Counter] = {}
+        self.length: dict[Any, int] = {}
+        self.postings: dict[str, set[Any]] = {}
+        self.total = 0
 
-    def scores(self, query: Iterable[str]) -> dict[int, float]:
-        out: dict[int, float] = {}
-        k1, b, avgdl = self.k1, self.b, self.avgdl or 1.0
-        for term in set(query):
-            idf = self.idf.get(term)
-            if idf is None:
+    def add(self, doc: Any, tokens: Sequence[str]) -> None:
+        self.remove(doc)
+        counts = Counter(tokens)
+        self.tf[doc] = counts
+        self.length[doc] = len(tokens)
+        self.total += len(tokens)
+        for term in counts:
+            self.postings.setdefault(term, set()).add(doc)
+
+    def remove(self, doc: Any) -> None:
+        counts = self.tf.pop(doc, None)
+        if counts is None:
+            return
+        self.total -= self.length.pop(doc)
+        for term in counts:
+            docs = self.postings[term]
+            docs.discard(doc)
+            if not docs:
+                del self.postings[term]
+
+    def scores(self, query: Iterable[str]) -> dict[Any, float]:
+        n = len(self.tf)
+        if not n:
+            return {}
+        out: dict[Any, float] = {}
+        k1, b, avgdl = self.k1, self.b, (self.total / n) or 1.0
+        for term in sorted(set(query)):  # a fixed order: identical sums in every process
+            docs = self.postings.get(term)
+            if not docs:
                 continue
-            for i in self.postings[term]:
-                f = self.tf[i][term]
-                norm = k1 * (1 - b + b * self.lengths[i] / avgdl)
-                out[i] = out.get(i, 0.0) + idf * f * (k1 + 1) / (f + norm)
+            idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            for doc in docs:
+                f = self.tf[doc][term]
+                norm = k1 * (1 - b + b * self.length[doc] / avgdl)
+                out[doc] = out.get(doc, 0.0) + idf * f * (k1 + 1) / (f + norm)
         return out
 
 
-def lexical_text(payload: dict[str, Any]) -> str:
-    """What is indexed: the content, who said it, the Fast stage's window context (the
-    turns an episode answers) and, for fine memories, their key."""
+OWN_WEIGHT = 2
+"""Times a memory's own text counts against its window context (a BM25F-style field
+weight): a turn then outranks the next turns that merely quote it as context.
+LoCoMo R@10: 74.5 with 1, 75.9 with 2."""
+
+
+def lexical_tokens(payload: dict[str, Any]) -> list[str]:
+    """What is indexed: the Fast stage's window context (the turns an episode
+    answers), the content (``OWN_WEIGHT`` times), who said it and, for fine
+    memories, their key."""
     attrs = payload.get("attributes") or {}
-    parts = [str(c.get("text") or "") for c in attrs.get("context") or [] if isinstance(c, dict)]
-    parts += [payload.get("content") or "", str(attrs.get("speaker") or "")]
+    context = " ".join(str(c.get("text") or "") for c in attrs.get("context") or [] if isinstance(c, dict))
+    extra = [str(attrs.get("speaker") or "")]
     if payload.get("kind") != "episode":
-        parts.append(str(payload.get("key") or "").replace(".", " ").replace("-", " "))
-    return " ".join(p for p in parts if p)
+        extra.append(str(payload.get("key") or "").replace(".", " ").replace("-", " "))
+    return tokenize(context) + tokenize(payload.get("content") or "") * OWN_WEIGHT + tokenize(" ".join(extra))
 
 
 def _matches(doc: dict[str, Any], flt: SearchFilter) -> bool:
@@ -125,10 +156,25 @@ def _matches(doc: dict[str, Any], flt: SearchFilter) -> bool:
 
 
 class _UserCorpus:
-    def __init__(self, rows: list[tuple]) -> None:
-        self.docs = [{"memory_id": r[0], "kind": r[1], "key": r[2], "tags": json.loads(r[3]),
-                      "updated_ts": r[4], "payload": r[6]} for r in rows]
-        self.bm25 = BM25([json.loads(r[5]) for r in rows])
+    """One user's documents: filter fields, the payload as JSON text, and BM25 state."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.bm25 = BM25()
+
+    def put(self, memory_id: str, kind: str, key: str, tags: list[str], updated_ts: float | None,
+            tokens: list[str], payload_json: str, speaker: str | None) -> None:
+        self.docs[memory_id] = {"kind": kind, "key": key, "tags": tags, "updated_ts": updated_ts,
+                                "payload": payload_json, "speaker": speaker}
+        self.bm25.add(memory_id, tokens)
+
+    def drop(self, memory_id: str) -> None:
+        self.docs.pop(memory_id, None)
+        self.bm25.remove(memory_id)
+
+
+def _speaker(payload: dict[str, Any]) -> str | None:
+    return (payload.get("attributes") or {}).get("speaker")
 
 
 class LexicalIndex:
@@ -165,58 +211,88 @@ class LexicalIndex:
         if not latest:
             return
         with self._lock:
+            self._check_other_writers()
             known = self._known(list(latest))
             fresh = [p for mid, p in latest.items() if known.get(mid, (-1, None))[0] < p.version]
-            rows = [(p.memory_id, int(p.version), p.user_id, p.kind, p.key,
-                     json.dumps([str(t) for t in p.payload.get("tags") or []]),
-                     p.payload.get("updated_ts"), json.dumps(tokenize(lexical_text(p.payload))),
-                     json.dumps(p.payload, ensure_ascii=False, default=str)) for p in fresh]
+            rows = []
+            for p in fresh:
+                tags = [str(t) for t in p.payload.get("tags") or []]
+                rows.append((p.memory_id, int(p.version), p.user_id, p.kind, p.key, tags,
+                             p.payload.get("updated_ts"), lexical_tokens(p.payload),
+                             json.dumps(p.payload, ensure_ascii=False, default=str)))
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO lexical VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            self._forget({p.user_id for p in fresh} | {known[m][1] for m in latest if m in known})
+                self._db.executemany("INSERT OR REPLACE INTO lexical VALUES (?,?,?,?,?,?,?,?,?)",
+                                     [(*r[:5], json.dumps(r[5]), r[6], json.dumps(r[7]), r[8]) for r in rows])
+            for (mid, _, user, kind, key, tags, ts, tokens, payload), p in zip(rows, fresh):
+                previous_user = known.get(mid, (-1, None))[1]
+                if previous_user is not None and previous_user != user and previous_user in self._cache:
+                    self._cache[previous_user].drop(mid)
+                if user in self._cache:
+                    self._cache[user].put(mid, kind, key, tags, ts, tokens, payload, _speaker(p.payload))
 
     def delete(self, memory_id: str, version: int) -> None:
         with self._lock:
+            self._check_other_writers()
             version_, user = self._known([memory_id]).get(memory_id, (-1, None))
             if version_ > version:
                 return
             with self._db:
                 self._db.execute("INSERT OR REPLACE INTO lexical (memory_id, version) VALUES (?, ?)",
                                  (memory_id, int(version)))
-            self._forget({user})
+            if user in self._cache:
+                self._cache[user].drop(memory_id)
 
-    def _forget(self, users: Iterable[str | None]) -> None:
-        for user in users:
-            self._cache.pop(user, None)  # type: ignore[arg-type]
-        self._data_version = self._version()
+    def _check_other_writers(self) -> None:
+        """Another connection committed since we last looked: our caches may be stale."""
+        version = self._version()
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
 
     def _corpus(self, user_id: str) -> _UserCorpus:
-        if self._version() != self._data_version:  # another connection wrote
-            self._cache.clear()
-            self._data_version = self._version()
+        self._check_other_writers()
         corpus = self._cache.get(user_id)
         if corpus is None:
-            rows = self._db.execute(
-                "SELECT memory_id, kind, key, tags, updated_ts, tokens, payload FROM lexical"
-                " WHERE user_id = ? ORDER BY memory_id", (user_id,)).fetchall()
-            corpus = self._cache[user_id] = _UserCorpus(rows)
+            corpus = _UserCorpus()
+            for mid, kind, key, tags, ts, tokens, payload in self._db.execute(
+                    "SELECT memory_id, kind, key, tags, updated_ts, tokens, payload FROM lexical"
+                    " WHERE user_id = ?", (user_id,)):
+                corpus.put(mid, kind, key, json.loads(tags), ts, json.loads(tokens), payload,
+                           _speaker(json.loads(payload)))
+            self._cache[user_id] = corpus
             while len(self._cache) > self._max_users:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(user_id)
         return corpus
 
-    def search(self, query: str, flt: SearchFilter, top_k: int) -> list[ScoredPoint]:
-        """BM25 over the user's current memories; raw BM25 scores, best first."""
+    def search(self, query: str, flt: SearchFilter, top_k: int, with_payload: bool = True) -> list[ScoredPoint]:
+        """BM25 over the user's current memories; raw BM25 scores, best first (ties by id).
+
+        ``with_payload=False`` returns only ``kind``, ``updated_ts`` and ``attributes.speaker`` per hit
+        (what ranking needs); fetch full views for the final results with ``payloads``.
+        """
         if top_k <= 0:
             return []
         terms = tokenize(query)
         with self._lock:
             corpus = self._corpus(flt.user_id)
-            scored = [(s, i) for i, s in corpus.bm25.scores(terms).items()
-                      if s > 0 and _matches(corpus.docs[i], flt)]
-            scored.sort(key=lambda x: (-x[0], corpus.docs[x[1]]["memory_id"]))
-            return [ScoredPoint(corpus.docs[i]["memory_id"], s, json.loads(corpus.docs[i]["payload"]))
-                    for s, i in scored[:top_k]]
+            scored = [(s, mid) for mid, s in corpus.bm25.scores(terms).items()
+                      if s > 0 and _matches(corpus.docs[mid], flt)]
+            scored.sort(key=lambda x: (-x[0], x[1]))
+            out = []
+            for s, mid in scored[:top_k]:
+                doc = corpus.docs[mid]
+                payload = (json.loads(doc["payload"]) if with_payload else
+                           {"memory_id": mid, "kind": doc["kind"], "updated_ts": doc["updated_ts"],
+                            "attributes": {"speaker": doc["speaker"]}})
+                out.append(ScoredPoint(mid, s, payload))
+            return out
+
+    def payloads(self, user_id: str, memory_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored memory views of some of the user's current memories."""
+        with self._lock:
+            docs = self._corpus(user_id).docs
+            return {mid: json.loads(docs[mid]["payload"]) for mid in memory_ids if mid in docs}
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM lexical WHERE user_id IS NOT NULL").fetchone()[0])

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from application.settings import Settings
 from domain.ports import Embedder, VectorIndex
 from projections.embedding.embedder import build_embedder
+from projections.hybrid import HybridIndex
+from projections.lexical_index import LexicalIndex
 from projections.search import MemorySearch
 from projections.timeline_view import TimelineView
 from projections.vector_index import open_vector_index
@@ -34,10 +36,15 @@ class ReadSide:
     @classmethod
     def open(cls, settings: Settings, timeline: TimelineView, embedder: Embedder | None = None) -> "ReadSide":
         embedder = embedder or open_embedder(settings)
-        index = open_vector_index(
-            settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim
-        )
-        return cls(embedder, index, VectorProjector(timeline, index, embedder), MemorySearch(embedder, index))
+        dense = open_vector_index(settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim)
+        if settings.qdrant_url:
+            # A shared server: the lexical SQLite file would be per process, so dense only.
+            return cls(embedder, dense, VectorProjector(timeline, dense, embedder), MemorySearch(embedder, dense))
+        index = HybridIndex(dense, LexicalIndex(settings.data_dir / "lexical.sqlite"))
+        projector = VectorProjector(timeline, index, embedder)
+        if not index.in_step():  # e.g. a data dir projected before the lexical index existed
+            projector.clear()  # the next catch-up rebuilds both from the event log
+        return cls(embedder, index, projector, MemorySearch(embedder, index, lexical=index.lexical))
 
     def close(self) -> None:
         self.index.close()

@@ -1,0 +1,165 @@
+"""The worker processes of the broker benchmark, optionally under py-spy or with a
+what-if tweak, and their per-thread CPU.
+
+Why what-ifs live here: the benchmark must run the shipped worker unchanged, yet
+a suggestion is only worth making with a number next to it. Each what-if is a
+small patch applied by a bootstrap in the worker subprocess (never to the code),
+off by default and recorded in the result's args.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from application.settings import Settings
+
+from bench._common import ROOT
+
+# What-if launcher (off by default; bench only, the worker code is unchanged):
+#  fetch_wait_ms=N  Faust hard-codes fetch_max_wait_ms=1500 in its aiokafka driver, and
+#                   Tansu does not answer a waiting fetch when records arrive, so every
+#                   consumer hop (messages, then the fine hand-off) waits up to that long;
+#  re_cache=N       the rule extractor builds ~830 distinct regex patterns, more than
+#                   `re`'s 512-entry cache, so it recompiles on every call;
+#  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting): ONNX Runtime's extra intra-op
+#                   thread spins between the worker's many tiny embedding calls;
+#  commit_interval=S  Faust's broker_commit_interval (streams/app.py: 1.0 s);
+#  catch_up_until_head=1  Runtime.catch_up bounded by the head read before the timeline
+#                   pass: with stage threads writing meanwhile, the vector pass otherwise
+#                   reads events the timeline has not folded, raises TimelineBehindError
+#                   and the projection loop sleeps 1 s;
+#  projections_agent=1  `worker --role projections` subscribes to no topic and Faust
+#                   crashes (aiokafka: "provide either topics or pattern"); this gives
+#                   it a no-op consumer of the outbox topic so --roles can be measured.
+_WHAT_IF_BOOT = """
+import json, os, re, sys
+opts = json.loads(os.environ["BENCH_WHAT_IF"])
+if "re_cache" in opts:
+    re._MAXCACHE = int(opts["re_cache"])
+if "fetch_wait_ms" in opts:
+    import aiokafka
+    class _Consumer(aiokafka.AIOKafkaConsumer):
+        def __init__(self, *args, **kwargs):
+            kwargs["fetch_max_wait_ms"] = int(opts["fetch_wait_ms"])
+            super().__init__(*args, **kwargs)
+    aiokafka.AIOKafkaConsumer = _Consumer
+if "commit_interval" in opts:
+    import streams.app
+    _settings = streams.app.faust_settings
+    def _patched(*args, **kwargs):
+        return {**_settings(*args, **kwargs), "broker_commit_interval": float(opts["commit_interval"])}
+    streams.app.faust_settings = _patched
+if "catch_up_until_head" in opts:
+    from application.bootstrap import Runtime
+    from projections.follower import catch_up, head
+    def _catch_up(self, progress=None):
+        last = head(self.store)  # the vector projector then never reads past what the timeline folded
+        return sum(catch_up(self.store, p, progress=progress, until=last) for p in self.projectors())
+    Runtime.catch_up = _catch_up
+if "projections_agent" in opts:
+    import streams.app
+    _build = streams.app.build_app
+    def _build_app(settings, runtime, role="all", web_port=0):
+        app = _build(settings, runtime, role=role, web_port=web_port)
+        if role == "projections":  # give its consumer a topic: it reads the outbox and drops it
+            topic = app.topic(settings.topic("memory-events"), key_type=bytes, value_type=bytes,
+                              key_serializer="raw", value_serializer="raw")
+            @app.agent(topic, name="bench.drain")
+            async def _drain(stream):
+                async for _ in stream.events():
+                    pass
+        return app
+    streams.app.build_app = _build_app
+from streams.cli import main
+sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
+"""
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "commit_interval", "catch_up_until_head",
+            "projections_agent")
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds per OS thread of ``pid`` (py-spy names the Python ones by the same tid)."""
+    out: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+class Worker:
+    """The shipped `memstream worker`, started as the demo starts it (session timeout 2 s on
+    Tansu). With ``profile`` it runs under py-spy (attaching to a running process fails
+    here, launching works), sampling every thread at 100 Hz without pausing it."""
+
+    def __init__(self, settings: Settings, log_path: Path, role: str = "all", profile: Path | None = None,
+                 what_if: dict[str, str] | None = None) -> None:
+        self.role = role
+        env = {**os.environ, "MEMSTREAM_KAFKA_URL": settings.kafka_url,
+               "MEMSTREAM_DATA_DIR": str(settings.data_dir), "MEMSTREAM_SESSION_TIMEOUT": "2",
+               "MEMSTREAM_PARTITIONS": str(settings.partitions), "MEMSTREAM_EXTRACTOR": "rules",
+               "PYTHONUNBUFFERED": "1", "BENCH_ROLE": role}
+        argv = [sys.executable, "-m", "streams.cli", "worker", "--role", role]
+        what_if = dict(what_if or {})
+        if "embed_threads" in what_if:
+            env["MEMSTREAM_EMBED_THREADS"] = what_if.pop("embed_threads")
+        if what_if:
+            env["BENCH_WHAT_IF"] = json.dumps(what_if)
+            argv = [sys.executable, "-c", _WHAT_IF_BOOT]
+        spy = Path(sys.executable).with_name("py-spy")
+        if profile is not None and not spy.exists():
+            print("py-spy is not installed in the venv (pip install py-spy): not profiling", file=sys.stderr)
+            profile = None
+        if profile is not None:
+            argv = [str(spy), "record", "--rate", "100", "--nonblocking", "--threads", "--format", "raw",
+                    "--output", str(profile), "--", *argv]
+        self.profiled = profile is not None
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.proc.pid if not self.profiled else self._child_of(self.proc.pid)
+
+    @staticmethod
+    def _child_of(parent: int, timeout: float = 10.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    if int(stat[1]) == parent:
+                        return int(entry.name)
+            time.sleep(0.05)
+        raise RuntimeError(f"py-spy (pid {parent}) started no worker")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM to the worker by pid (py-spy then writes its profile and exits)."""
+        if not self.alive():
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in {self.pid, self.proc.pid}:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.wait(timeout=5)

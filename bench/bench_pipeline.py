@@ -1,0 +1,267 @@
+"""Benchmark the pipeline in-process (no broker): ingest, replay and search.
+
+Why in-process: it isolates the cost of the service, the event store, the
+projections and the read side from the transport (see bench_broker for that),
+so a regression here is the code's, not Kafka's. Three measurements:
+
+1. ingest: N envelopes across U users through ``service.ingest`` with sync
+   projections, without and with vectors, with where the time goes per stage
+   (Fast record, Fine refine, of which the rule extractor, and the projections);
+2. replay: an event log of --events memory events across 1,000 users (bulk-built
+   through the real service: ``record_input`` of multi-turn envelopes, a share
+   also refined so revisions/archives occur), then ``memstream replay``'s logic
+   (clear + catch_up of the timeline and vector projectors) with a cold and a
+   warm embedding cache. Target (the issue): 100k events in < 60 s, warm cache;
+3. search: user-filtered ``read_side.search.search`` (the CLI's code path)
+   latency at 1k, 10k and --events memories, split into query embedding and index.
+
+    python -m bench.bench_pipeline [--quick] [--events 100000] [--ingest 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from application.bootstrap import build_runtime
+from application.settings import Settings
+from domain.envelope import InputEnvelope
+from domain.ports import SearchFilter
+from projections.follower import catch_up, head
+
+from bench._common import (CITIES_EN, CITIES_ZH, RESULTS, THINGS_EN, machine, make_envelopes, pct, unique_share,
+                           write_result)
+from bench._pipeline_report import plot, report
+
+TARGET_REPLAY_S = 60.0
+QUERIES_ZH = ["住在哪里", "喜欢喝什么", "对什么过敏", "在哪里工作", "最近的出行计划", "周末做什么", "在{c}做什么"]
+QUERIES_EN = ["where does the user live", "what does the user like", "allergies", "job", "trip to {e}",
+              "hobbies on weekends", "plans in {e}", "likes {t}"]
+
+
+class TimedExtractor:
+    """Proxy that adds up the time spent in the extractor (inside the Fine stage)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.seconds = inner, inner.name, 0.0
+
+    def extract(self, request: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return self.inner.extract(request)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def runtime_for(data_dir: Path, *, sync: bool, vectors: bool, timed: bool = False) -> tuple[Any, Any]:
+    """The real runtime; ``timed`` wraps the Fine stage's extractor after it is built
+    (so it keeps whatever the composition root gives it, e.g. the similarity lookup)."""
+    settings = Settings(data_dir=data_dir, extractor="rules", kafka_url="")
+    runtime = build_runtime(settings, sync_projections=sync, with_vectors=vectors)
+    extractor = None
+    if timed:
+        fine = runtime.service.fine_stage
+        extractor = fine.extractor = TimedExtractor(fine.extractor)
+    return runtime, extractor
+
+
+def bench_ingest(n: int, users: int, vectors: bool, base: Path, seed: int) -> dict[str, Any]:
+    """service.ingest per envelope, sync projections: the embedded mode's write path."""
+    envs = [InputEnvelope.model_validate(e) for e in make_envelopes(n, users, seed=seed, prefix="ing")]
+    runtime, extractor = runtime_for(base / f"ingest-{'vec' if vectors else 'novec'}", sync=True,
+                                     vectors=vectors, timed=True)
+    runtime.embedder  # noqa: B018 - load the model (Fine's similarity lookup uses it too) untimed
+    if vectors:
+        runtime.read_side  # noqa: B018
+    spent = Counter()
+    inner_catch_up = runtime.service.on_saved
+
+    def timed_catch_up() -> None:
+        t = time.perf_counter()
+        inner_catch_up()
+        spent["projections"] += time.perf_counter() - t
+
+    runtime.service.on_saved = timed_catch_up
+    per, created = [], 0
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        for env in envs:
+            t, before = time.perf_counter(), spent["projections"]
+            runtime.service.record_input(env)
+            t1, mid = time.perf_counter(), spent["projections"]
+            outcome = runtime.service.refine(env.event_id)
+            t2 = time.perf_counter()
+            spent["fast_record"] += (t1 - t) - (mid - before)
+            spent["fine_refine"] += (t2 - t1) - (spent["projections"] - mid)
+            per.append(t2 - t)
+            created += len(outcome.created)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        counts = runtime.timeline.counts()
+    finally:
+        runtime.close()
+    spent["fine_extractor"] = extractor.seconds
+    return {"vectors": vectors, "envelopes": n, "users": users, "seconds": round(wall, 2),
+            "envelopes_per_s": round(n / wall, 1), "per_envelope_ms": pct(per),
+            "cpu_ms_per_envelope": round(1000 * cpu / n, 2),  # all threads; wall - cpu ~ fsync waits
+            "stage_ms_per_envelope": {k: round(1000 * v / n, 3) for k, v in spent.items()},
+            "fine_memories_created": created, "timeline": counts}
+
+
+def build_log(runtime: Any, target: int, users: int, refine_every: int, seed: int,
+              checkpoint: Any) -> dict[str, Any]:
+    """Record 4-turn envelopes (one episode per turn) until ``target`` memory events exist;
+    every ``refine_every``-th envelope is also refined. ``checkpoint(events)`` runs
+    whenever the event count crosses one of the search sizes."""
+    events, envelopes, refined, t0, chunk, i, paused = 0, 0, 0, time.perf_counter(), 500, 0, 0.0
+    while events < target:
+        batch = make_envelopes(chunk, users, seed=seed + i, messages=4, prefix=f"bulk{i}")
+        i += 1
+        for e in batch:
+            env = InputEnvelope.model_validate(e)
+            out = runtime.service.record_input(env)
+            events += len(out.episodes)
+            envelopes += 1
+            if envelopes % refine_every == 0:
+                r = runtime.service.refine(env.event_id)
+                events += len(r.created) + len(r.revised) + len(r.archived)
+                refined += 1
+            if events >= target:
+                break
+            tp = time.perf_counter()
+            if checkpoint(events):
+                paused += time.perf_counter() - tp
+    seconds = time.perf_counter() - t0 - paused
+    return {"memory_events": events, "envelopes": envelopes, "refined": refined, "seconds": round(seconds, 1),
+            "events_per_s": round(events / seconds, 1), "head": head(runtime.store)}
+
+
+def bench_search(runtime: Any, users: int, queries: int, seed: int) -> dict[str, Any]:
+    """Latency of the CLI's search path; embedding and index timed apart (same queries)."""
+    rng = random.Random(seed)
+    rs = runtime.read_side
+    texts = []
+    for _ in range(queries):
+        q = rng.choice(QUERIES_ZH if rng.random() < 0.5 else QUERIES_EN)
+        texts.append(q.format(c=rng.choice(CITIES_ZH), e=rng.choice(CITIES_EN), t=rng.choice(THINGS_EN))
+                     + f" {rng.randint(1, 10**6)}")  # unique text: the query embedding is computed
+    who = [f"user-{rng.randrange(users):05d}" for _ in texts]
+    rs.search.search(who[0], "warm up", top_k=5)
+    full, embed, index, hits = [], [], [], 0
+    for user, text in zip(who, texts):
+        t = time.perf_counter()
+        found = rs.search.search(user, text, top_k=5)
+        full.append(time.perf_counter() - t)
+        hits += bool(found)
+    for user, text in zip(who, texts):
+        t = time.perf_counter()
+        vec = getattr(rs.embedder, "inner", rs.embedder).embed([text])[0]  # the model, not the cache
+        t1 = time.perf_counter()
+        rs.index.search(vec, SearchFilter(user_id=user), 5)
+        index.append(time.perf_counter() - t1)
+        embed.append(t1 - t)
+    active = runtime.timeline._execute(  # noqa: SLF001 - read-only count
+        "SELECT COUNT(*) FROM timeline_current WHERE status = 'active'")[0][0]
+    return {"memories_indexed": rs.index.count(), "active_memories": active, "queries": queries,
+        "with_results_pct": round(100 * hits / queries, 1), "search_ms": pct(full, digits=2),
+        "embed_ms": pct(embed, digits=2), "index_ms": pct(index, digits=2)}
+
+
+def replay(data_dir: Path, cold: bool) -> dict[str, Any]:
+    """``memstream replay`` (streams/cli_write.py::replay): clear + catch_up each projector."""
+    if cold:
+        for f in data_dir.glob("embedding-cache.sqlite*"):
+            f.unlink()
+    t = time.perf_counter()
+    runtime, _ = runtime_for(data_dir, sync=False, vectors=True)
+    runtime.read_side  # noqa: B018
+    out: dict[str, Any] = {"cache": "cold" if cold else "warm", "open_s": round(time.perf_counter() - t, 2)}
+    try:
+        last = head(runtime.store)
+        total = 0.0
+        for projector in runtime.projectors():
+            t, c = time.perf_counter(), time.process_time()
+            projector.clear()
+            done = catch_up(runtime.store, projector, until=last)
+            s = time.perf_counter() - t
+            total += s
+            out[projector.name] = {"events": done, "seconds": round(s, 2), "events_per_s": round(done / s, 1),
+                                   "cpu_s": round(time.process_time() - c, 2)}
+        out["seconds"] = round(total, 2)
+        out["events_per_s"] = round(out["timeline"]["events"] / total, 1)
+        stats = getattr(runtime.read_side.embedder, "stats", None)
+        out["embedding_cache"] = stats() if stats else None
+    finally:
+        runtime.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    ap.add_argument("--ingest", type=int, default=None, help="envelopes per ingest run (default 500)")
+    ap.add_argument("--users", type=int, default=200, help="users of the ingest runs")
+    ap.add_argument("--events", type=int, default=None, help="memory events of the replay log (default 100k)")
+    ap.add_argument("--log-users", type=int, default=1_000)
+    ap.add_argument("--refine-every", type=int, default=10, help="refine every n-th bulk envelope")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--out-dir", type=Path, default=RESULTS)
+    ap.add_argument("--name", default="bench_pipeline")
+    ap.add_argument("--tmp-base", default=None)
+    args = ap.parse_args(argv)
+    n_ingest = args.ingest or (150 if args.quick else 500)
+    n_events = args.events or (12_000 if args.quick else 100_000)
+    sizes = [s for s in (1_000, 10_000) if s < n_events] + [n_events]
+    base = Path(tempfile.mkdtemp(prefix="memstream-bench-pipeline-", dir=args.tmp_base))
+    result: dict[str, Any] = {"benchmark": "pipeline", "machine": machine(), "args": {
+        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+    t_all = time.perf_counter()
+    try:
+        sample = make_envelopes(n_ingest, args.users, seed=args.seed, prefix="ing")
+        result["workload"] = {"unique_text_share": unique_share(sample)}
+        result["ingest"] = [bench_ingest(n_ingest, args.users, v, base, args.seed) for v in (False, True)]
+        log_dir = base / "log"
+        runtime, _ = runtime_for(log_dir, sync=False, vectors=True)
+        searches: list[dict[str, Any]] = []
+        pending = [s for s in sizes if s < n_events]
+
+        def checkpoint(events: int) -> bool:
+            if not pending or events < pending[0]:
+                return False
+            pending.pop(0)
+            runtime.catch_up()
+            searches.append(bench_search(runtime, args.log_users, args.queries, args.seed + events))
+            return True
+
+        result["log"] = build_log(runtime, n_events, args.log_users, args.refine_every, args.seed, checkpoint)
+        runtime.close()
+        result["replay"] = [replay(log_dir, cold=True)]
+        runtime, _ = runtime_for(log_dir, sync=False, vectors=True)
+        searches.append(bench_search(runtime, args.log_users, args.queries, args.seed + n_events))
+        runtime.close()
+        result["replay"].append(replay(log_dir, cold=False))
+        result["search"] = searches
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    result["total_s"] = round(time.perf_counter() - t_all, 1)
+    warm = result["replay"][-1]
+    result["targets"] = {"replay_events": warm["timeline"]["events"], "warm_replay_s": warm["seconds"],
+                         "warm_replay_under_60s_met": warm["timeline"]["events"] >= 100_000
+                         and warm["seconds"] < TARGET_REPLAY_S}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    result["plots"] = plot(result, args.out_dir)
+    path = write_result(args.name, result, args.out_dir)
+    report(result)
+    print(f"\nwrote {path}", file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""LoCoMo retrieval evaluation: conversion to envelopes and recall@k."""
