@@ -84,7 +84,14 @@ class Runtime:
         return projectors
 
     def catch_up(self, progress: Progress | None = None) -> int:
-        return sum(catch_up(self.store, p, progress=progress) for p in self.projectors())
+        """Timeline first; the projections that read it stop where it stopped, because
+        writers (other threads or processes) may append events in between."""
+        timeline, *followers = self.projectors()
+        moved = catch_up(self.store, timeline, progress=progress)
+        folded = timeline.position()
+        for projector in followers:
+            moved += catch_up(self.store, projector, progress=progress, until=folded)
+        return moved
 
     def close(self) -> None:
         if self._read_side is not None:

@@ -33,10 +33,7 @@ from bench._common import ROOT
 #  catch_up_until_head=1  Runtime.catch_up bounded by the head read before the timeline
 #                   pass: with stage threads writing meanwhile, the vector pass otherwise
 #                   reads events the timeline has not folded, raises TimelineBehindError
-#                   and the projection loop sleeps 1 s;
-#  projections_agent=1  `worker --role projections` subscribes to no topic and Faust
-#                   crashes (aiokafka: "provide either topics or pattern"); this gives
-#                   it a no-op consumer of the outbox topic so --roles can be measured.
+#                   and the projection loop sleeps 1 s.
 _WHAT_IF_BOOT = """
 import json, os, re, sys
 opts = json.loads(os.environ["BENCH_WHAT_IF"])
@@ -62,25 +59,10 @@ if "catch_up_until_head" in opts:
         last = head(self.store)  # the vector projector then never reads past what the timeline folded
         return sum(catch_up(self.store, p, progress=progress, until=last) for p in self.projectors())
     Runtime.catch_up = _catch_up
-if "projections_agent" in opts:
-    import streams.app
-    _build = streams.app.build_app
-    def _build_app(settings, runtime, role="all", web_port=0):
-        app = _build(settings, runtime, role=role, web_port=web_port)
-        if role == "projections":  # give its consumer a topic: it reads the outbox and drops it
-            topic = app.topic(settings.topic("memory-events"), key_type=bytes, value_type=bytes,
-                              key_serializer="raw", value_serializer="raw")
-            @app.agent(topic, name="bench.drain")
-            async def _drain(stream):
-                async for _ in stream.events():
-                    pass
-        return app
-    streams.app.build_app = _build_app
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "commit_interval", "catch_up_until_head",
-            "projections_agent")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "commit_interval", "catch_up_until_head")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:

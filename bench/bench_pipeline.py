@@ -15,12 +15,14 @@ so a regression here is the code's, not Kafka's. Three measurements:
 3. search: user-filtered ``read_side.search.search`` (the CLI's code path)
    latency at 1k, 10k and --events memories, split into query embedding and index.
 
-    python -m bench.bench_pipeline [--quick] [--events 100000] [--ingest 500]
+    python -m bench.bench_pipeline [--quick] [--events 100000] [--ingest 300]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import shutil
 import sys
@@ -143,38 +145,49 @@ def build_log(runtime: Any, target: int, users: int, refine_every: int, seed: in
 
 
 def bench_search(runtime: Any, users: int, queries: int, seed: int) -> dict[str, Any]:
-    """Latency of the CLI's search path; embedding and index timed apart (same queries)."""
+    """Latency of the CLI's search path (``read_side.search.search``, hybrid when it has a
+    lexical index); per query its parts are then timed apart, interleaved so background
+    work in the index affects all alike: the model, the dense index query with the
+    search's own candidate count, and the lexical (BM25) query."""
     rng = random.Random(seed)
-    rs = runtime.read_side
+    srch = runtime.read_side.search
+    model = getattr(srch.embedder, "inner", srch.embedder)  # the model, not the cache
+    lexical = getattr(srch, "lexical", None)
+    n_dense = max(5, getattr(srch, "dense_candidates", 5))
     texts = []
     for _ in range(queries):
         q = rng.choice(QUERIES_ZH if rng.random() < 0.5 else QUERIES_EN)
         texts.append(q.format(c=rng.choice(CITIES_ZH), e=rng.choice(CITIES_EN), t=rng.choice(THINGS_EN))
                      + f" {rng.randint(1, 10**6)}")  # unique text: the query embedding is computed
     who = [f"user-{rng.randrange(users):05d}" for _ in texts]
-    rs.search.search(who[0], "warm up", top_k=5)
-    full, embed, index, hits = [], [], [], 0
+    srch.search(who[0], "warm up", top_k=5)
+    times: dict[str, list[float]] = {"search": [], "embed": [], "dense": [], "lexical": []}
+    hits = 0
     for user, text in zip(who, texts):
-        t = time.perf_counter()
-        found = rs.search.search(user, text, top_k=5)
-        full.append(time.perf_counter() - t)
-        hits += bool(found)
-    for user, text in zip(who, texts):
-        t = time.perf_counter()
-        vec = getattr(rs.embedder, "inner", rs.embedder).embed([text])[0]  # the model, not the cache
+        t0 = time.perf_counter()
+        hits += bool(srch.search(user, text, top_k=5))
         t1 = time.perf_counter()
-        rs.index.search(vec, SearchFilter(user_id=user), 5)
-        index.append(time.perf_counter() - t1)
-        embed.append(t1 - t)
+        vec = model.embed([text + "?"])[0]
+        t2 = time.perf_counter()
+        flt = SearchFilter(user_id=user)
+        srch.index.search(vec, flt, n_dense)
+        t3 = time.perf_counter()
+        if lexical is not None:
+            lexical.search(text, flt, max(5, srch.candidates), with_payload=False)
+        t4 = time.perf_counter()
+        for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            times[key].append(dt)
     active = runtime.timeline._execute(  # noqa: SLF001 - read-only count
         "SELECT COUNT(*) FROM timeline_current WHERE status = 'active'")[0][0]
-    return {"memories_indexed": rs.index.count(), "active_memories": active, "queries": queries,
-        "with_results_pct": round(100 * hits / queries, 1), "search_ms": pct(full, digits=2),
-        "embed_ms": pct(embed, digits=2), "index_ms": pct(index, digits=2)}
+    return {"memories_indexed": srch.index.count(), "active_memories": active, "queries": queries,
+            "with_results_pct": round(100 * hits / queries, 1), "dense_candidates": n_dense,
+            "hybrid": lexical is not None, **{f"{k}_ms": pct(v, digits=2) for k, v in times.items()}}
 
 
-def replay(data_dir: Path, cold: bool) -> dict[str, Any]:
-    """``memstream replay`` (streams/cli_write.py::replay): clear + catch_up each projector."""
+def replay(data_dir: Path, cold: bool, profile: bool = False) -> dict[str, Any]:
+    """``memstream replay`` (streams/cli_write.py::replay): clear + catch_up each projector.
+    ``profile``: cProfile it and keep the top functions (their shares, not the seconds,
+    are the point: cProfile slows Python code more than native code)."""
     if cold:
         for f in data_dir.glob("embedding-cache.sqlite*"):
             f.unlink()
@@ -185,6 +198,9 @@ def replay(data_dir: Path, cold: bool) -> dict[str, Any]:
     try:
         last = head(runtime.store)
         total = 0.0
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
         for projector in runtime.projectors():
             t, c = time.perf_counter(), time.process_time()
             projector.clear()
@@ -193,6 +209,9 @@ def replay(data_dir: Path, cold: bool) -> dict[str, Any]:
             total += s
             out[projector.name] = {"events": done, "seconds": round(s, 2), "events_per_s": round(done / s, 1),
                                    "cpu_s": round(time.process_time() - c, 2)}
+        if profiler:
+            profiler.disable()
+            out["profile_top_tottime_pct"] = top_functions(profiler)
         out["seconds"] = round(total, 2)
         out["events_per_s"] = round(out["timeline"]["events"] / total, 1)
         stats = getattr(runtime.read_side.embedder, "stats", None)
@@ -202,21 +221,30 @@ def replay(data_dir: Path, cold: bool) -> dict[str, Any]:
     return out
 
 
+def top_functions(profiler: cProfile.Profile, n: int = 15) -> dict[str, float]:
+    stats = pstats.Stats(profiler).stats  # {(file, line, func): (cc, nc, tottime, cumtime, callers)}
+    total = sum(v[2] for v in stats.values()) or 1.0
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]
+    return {f"{Path(k[0]).parent.name}/{Path(k[0]).name}:{k[1]}({k[2]})": round(100 * v[2] / total, 1)
+            for k, v in rows}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
-    ap.add_argument("--ingest", type=int, default=None, help="envelopes per ingest run (default 500)")
+    ap.add_argument("--ingest", type=int, default=None, help="envelopes per ingest run (default 300)")
     ap.add_argument("--users", type=int, default=200, help="users of the ingest runs")
     ap.add_argument("--events", type=int, default=None, help="memory events of the replay log (default 100k)")
     ap.add_argument("--log-users", type=int, default=1_000)
     ap.add_argument("--refine-every", type=int, default=10, help="refine every n-th bulk envelope")
-    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out-dir", type=Path, default=RESULTS)
     ap.add_argument("--name", default="bench_pipeline")
     ap.add_argument("--tmp-base", default=None)
+    ap.add_argument("--profile-replay", action="store_true", help="cProfile the warm replay (slower)")
     args = ap.parse_args(argv)
-    n_ingest = args.ingest or (150 if args.quick else 500)
+    n_ingest = args.ingest or (150 if args.quick else 300)
     n_events = args.events or (12_000 if args.quick else 100_000)
     sizes = [s for s in (1_000, 10_000) if s < n_events] + [n_events]
     base = Path(tempfile.mkdtemp(prefix="memstream-bench-pipeline-", dir=args.tmp_base))
@@ -246,7 +274,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runtime, _ = runtime_for(log_dir, sync=False, vectors=True)
         searches.append(bench_search(runtime, args.log_users, args.queries, args.seed + n_events))
         runtime.close()
-        result["replay"].append(replay(log_dir, cold=False))
+        result["replay"].append(replay(log_dir, cold=False, profile=args.profile_replay))
         result["search"] = searches
     finally:
         shutil.rmtree(base, ignore_errors=True)

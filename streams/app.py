@@ -22,13 +22,15 @@ import faust
 from application.bootstrap import Runtime
 from application.settings import Settings
 from streams.handlers import Handled, Record, RecordHandler
-from streams.outbox import mark_published, pending_records
+from streams.faust_tuning import apply_consumer_tuning
+from streams.projection_loop import project_forever
 
 log = logging.getLogger(__name__)
 
-ROLES = ("all", "agents", "fast", "fine", "projections")
+ROLES = ("all", "agents", "fast", "fine")
 """all = everything in one process; agents = Fast + Fine + knowledge; fast / fine = one stage
-each (separate processes use both cores); projections = timeline, vectors and the outbox."""
+each (separate processes use both cores). ``--role projections`` needs no consumer: see
+streams/projection_loop.py."""
 HANDLE_ATTEMPTS = 5
 BATCH_MAX = 200  # records per take; one transaction per partition within it
 BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
@@ -56,6 +58,7 @@ def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
 def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port: int = 0) -> faust.App:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    apply_consumer_tuning()
     # Single-stage roles consume in their own group: a group's members share one subscription.
     group = settings.consumer_group if role in ("all", "agents") else f"{settings.consumer_group}-{role}"
     app = faust.App(group, **faust_settings(settings, web_port))
@@ -128,30 +131,13 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
             async for event in stream.events():
                 await handle(single(handler.on_knowledge), [event], "fine")
 
-    if role in ("all", "projections"):
+    if role == "all":
 
         @app.task
         async def projection_loop() -> None:
-            while not app.should_stop:
-                try:
-                    moved = await run(runtime.catch_up)
-                    published = await publish_outbox(runtime, memory_events, run)
-                except Exception:  # noqa: BLE001 - keep projecting; the error is logged
-                    log.exception("projection loop failed; retrying")
-                    moved, published = 0, 0
-                    await asyncio.sleep(1.0)
-                if not moved and not published:
-                    await asyncio.sleep(0.02)
+            async def send(key: bytes, value: bytes) -> Any:
+                return await memory_events.send(key=key, value=value)
+
+            await project_forever(runtime, send, run, lambda: app.should_stop)
 
     return app
-
-
-async def publish_outbox(runtime: Runtime, target: faust.TopicT, run: Callable[..., Any]) -> int:
-    """Send pending memory events, then advance the outbox position (at least once)."""
-    records = await run(pending_records, runtime.store, runtime.timeline)
-    if not records:
-        return 0
-    futures = [await target.send(key=key, value=value) for _, key, value in records]
-    await asyncio.gather(*futures)
-    await run(mark_published, runtime.store, records[-1][0])
-    return len(records)

@@ -30,6 +30,10 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.role in ("all", "projections"):
             runtime.read_side  # load the embedding model before joining the group  # noqa: B018
+        if args.role == "projections":
+            from streams.projection_loop import run_projection_worker
+
+            return run_projection_worker(settings, runtime)
         app = build_app(settings, runtime, role=args.role, web_port=args.web_port)
         from streams.faust_worker import run_worker
 

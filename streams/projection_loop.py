@@ -1,0 +1,84 @@
+"""The projection loop: timeline, vector index (+ lexical) and the memory-events outbox.
+
+It consumes no topic, so it does not need a Faust consumer: inside an ``all``
+worker it runs as a Faust task, and ``memstream worker --role projections`` runs
+it alone with a plain producer for the outbox. Several copies are safe (positions
+are tracked, index writes version-guarded), but one is enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any, Awaitable, Callable
+
+from application.bootstrap import Runtime
+from application.settings import Settings
+from streams.outbox import mark_published, pending_records
+
+log = logging.getLogger(__name__)
+
+Run = Callable[..., Awaitable[Any]]
+Send = Callable[[bytes, bytes], Awaitable[Any]]
+IDLE_SLEEP = 0.02
+
+
+async def publish_outbox(runtime: Runtime, send: Send | None, run: Run) -> int:
+    """Send pending memory events, then advance the outbox position (at least once)."""
+    if send is None:
+        return 0
+    records = await run(pending_records, runtime.store, runtime.timeline)
+    if not records:
+        return 0
+    futures = [await send(key, value) for _, key, value in records]
+    await asyncio.gather(*futures)
+    await run(mark_published, runtime.store, records[-1][0])
+    return len(records)
+
+
+async def project_forever(runtime: Runtime, send: Send | None, run: Run, stopping: Callable[[], bool]) -> None:
+    while not stopping():
+        try:
+            moved = await run(runtime.catch_up)
+            published = await publish_outbox(runtime, send, run)
+        except Exception:  # noqa: BLE001 - keep projecting; the error is logged
+            log.exception("projection loop failed; retrying")
+            moved, published = 0, 0
+            await asyncio.sleep(1.0)
+        if not moved and not published:
+            await asyncio.sleep(IDLE_SLEEP)
+
+
+def run_projection_worker(settings: Settings, runtime: Runtime) -> int:
+    """``--role projections``: the loop alone until SIGTERM / SIGINT."""
+    return asyncio.run(_main(settings, runtime))
+
+
+async def _main(settings: Settings, runtime: Runtime) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiokafka import AIOKafkaProducer
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memstream-projections")
+
+    async def run(call: Callable[..., Any], *args: Any) -> Any:
+        return await loop.run_in_executor(executor, call, *args)
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_url, acks="all", linger_ms=5)
+    await producer.start()
+    topic = settings.topic("memory-events")
+
+    async def send(key: bytes, value: bytes) -> Any:
+        return await producer.send(topic, value=value, key=key)
+
+    try:
+        await project_forever(runtime, send, run, stop.is_set)
+    finally:
+        await producer.stop()
+        executor.shutdown(wait=True)
+    return 0
