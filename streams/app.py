@@ -138,6 +138,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
             async def send(key: bytes, value: bytes) -> Any:
                 return await memory_events.send(key=key, value=value)
 
+            await app.producer.maybe_start()  # the outbox sends through it
             await project_forever(runtime, send, run, lambda: app.should_stop)
 
     return app
