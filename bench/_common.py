@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -117,22 +115,11 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 def machine() -> dict[str, Any]:
     """Facts that make the numbers comparable: cores, CPU, Python, load (shared machine)."""
-    model = ""
-    try:
-        model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                      if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    versions = {}
-    for dist in ("eventsourcing", "faust-streaming", "aiokafka", "fastembed", "onnxruntime",
-                 "qdrant-edge-py", "numpy"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {"cpus": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)), "cpu_model": model,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_start": [round(x, 2) for x in os.getloadavg()], "versions": versions}
+    from bench.report import machine_facts
+
+    facts = machine_facts()
+    facts["loadavg_start"] = facts.pop("loadavg")
+    return facts
 
 
 def write_result(name: str, result: dict[str, Any], out_dir: Path = RESULTS) -> Path:
