@@ -11,6 +11,8 @@ from another process is read-only and cheap (one indexed range query per poll).
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
 from collections import deque
 from typing import Any, Sequence
@@ -123,3 +125,13 @@ async def paced_publish(bootstrap: str, topic: str, records: Sequence[tuple[str,
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+def records_of(envelopes: list[dict[str, Any]]) -> list[tuple[str, bytes, bytes]]:
+    return [(e["event_id"], e["user_id"].encode(), json.dumps(e, ensure_ascii=False).encode()) for e in envelopes]
+
+
+def in_thread(coro: Any) -> threading.Thread:
+    thread = threading.Thread(target=asyncio.run, args=(coro,), daemon=True)
+    thread.start()
+    return thread

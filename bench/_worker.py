@@ -22,18 +22,14 @@ from application.settings import Settings
 from bench._common import ROOT
 
 # What-if launcher (off by default; bench only, the worker code is unchanged):
-#  fetch_wait_ms=N  Faust hard-codes fetch_max_wait_ms=1500 in its aiokafka driver, and
-#                   Tansu does not answer a waiting fetch when records arrive, so every
-#                   consumer hop (messages, then the fine hand-off) waits up to that long;
-#  re_cache=N       the rule extractor builds ~830 distinct regex patterns, more than
+#  fetch_wait_ms=N  the consumers' fetch_max_wait_ms: Tansu does not answer a waiting
+#                   fetch when records arrive, so every consumer hop waits up to that long;
+#  re_cache=N       the rule extractor builds ~1,000 distinct regex patterns, more than
 #                   `re`'s 512-entry cache, so it recompiles on every call;
 #  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting): ONNX Runtime's extra intra-op
-#                   thread spins between the worker's many tiny embedding calls;
-#  commit_interval=S  Faust's broker_commit_interval (streams/app.py: 1.0 s);
-#  catch_up_until_head=1  Runtime.catch_up bounded by the head read before the timeline
-#                   pass: with stage threads writing meanwhile, the vector pass otherwise
-#                   reads events the timeline has not folded, raises TimelineBehindError
-#                   and the projection loop sleeps 1 s.
+#                   thread spins between the worker's many tiny embedding calls.
+# (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
+# wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
 import json, os, re, sys
 opts = json.loads(os.environ["BENCH_WHAT_IF"])
@@ -46,23 +42,10 @@ if "fetch_wait_ms" in opts:
             kwargs["fetch_max_wait_ms"] = int(opts["fetch_wait_ms"])
             super().__init__(*args, **kwargs)
     aiokafka.AIOKafkaConsumer = _Consumer
-if "commit_interval" in opts:
-    import streams.app
-    _settings = streams.app.faust_settings
-    def _patched(*args, **kwargs):
-        return {**_settings(*args, **kwargs), "broker_commit_interval": float(opts["commit_interval"])}
-    streams.app.faust_settings = _patched
-if "catch_up_until_head" in opts:
-    from application.bootstrap import Runtime
-    from projections.follower import catch_up, head
-    def _catch_up(self, progress=None):
-        last = head(self.store)  # the vector projector then never reads past what the timeline folded
-        return sum(catch_up(self.store, p, progress=progress, until=last) for p in self.projectors())
-    Runtime.catch_up = _catch_up
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "commit_interval", "catch_up_until_head")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
@@ -145,3 +128,11 @@ class Worker:
                 except ProcessLookupError:
                     pass
             self.proc.wait(timeout=5)
+
+
+def parse_what_if(items: list[str]) -> dict[str, str]:
+    pairs = dict(item.split("=", 1) for item in items)
+    unknown = set(pairs) - set(WHAT_IFS)
+    if unknown:
+        raise SystemExit(f"unknown --what-if {sorted(unknown)}; choose from {WHAT_IFS}")
+    return pairs

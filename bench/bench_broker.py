@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import shutil
 import signal
@@ -40,29 +39,11 @@ from streams.broker import TansuBroker
 from streams.publish import send_all
 from streams.topics import ensure_topics, topic_specs_for
 
-from bench._broker_parts import Observer, paced_publish
+from bench._broker_parts import Observer, in_thread, paced_publish, records_of
 from bench._profile import summarize_profile, thread_names
-from bench._worker import WHAT_IFS, Worker, thread_cpu
+from bench._worker import WHAT_IFS, Worker, parse_what_if, thread_cpu
 from bench._broker_report import TARGET_FAST_RATE, TARGET_P99_MS, plot, report
 from bench._common import RESULTS, cpu_seconds, machine, make_envelopes, pct, write_result
-
-def parse_what_if(items: list[str]) -> dict[str, str]:
-    pairs = dict(item.split("=", 1) for item in items)
-    unknown = set(pairs) - set(WHAT_IFS)
-    if unknown:
-        raise SystemExit(f"unknown --what-if {sorted(unknown)}; choose from {WHAT_IFS}")
-    return pairs
-
-
-def records_of(envelopes: list[dict[str, Any]]) -> list[tuple[str, bytes, bytes]]:
-    return [(e["event_id"], e["user_id"].encode(), json.dumps(e, ensure_ascii=False).encode()) for e in envelopes]
-
-
-def in_thread(coro: Any) -> threading.Thread:
-    thread = threading.Thread(target=asyncio.run, args=(coro,), daemon=True)
-    thread.start()
-    return thread
-
 
 class Session:
     """Broker + worker + observer for one run; every process is stopped by its pid."""
@@ -80,6 +61,10 @@ class Session:
         self.settings = Settings(data_dir=workdir / "data", partitions=args.partitions, session_timeout=2.0,
                                  extractor="rules", kafka_url=self.broker.bootstrap)
         asyncio.run(ensure_topics(self.broker.bootstrap, topic_specs_for(self.settings)))
+        # The bench creates the store's tables itself: worker processes started together on a
+        # fresh SQLite file race in eventsourcing's create_table (IntegrityError on
+        # "__migration__" tracking); that is reported, not benchmarked.
+        self.observer = Observer(self.settings.model_copy(update={"kafka_url": ""}))
         self.started = time.monotonic()
         what_if = parse_what_if(args.what_if)
         self.profiles = {r: workdir / f"profile-{r}.txt" for r in args.roles} if args.profile else {}
@@ -119,14 +104,9 @@ class Session:
         return False
 
     def warm_up(self) -> float:
-        """Wait for the worker's store, then for a first batch to be searchable (model
-        loaded, group joined: half the 2 s session timeout on Tansu)."""
-        db = self.settings.data_dir / "events.sqlite"
-        while not db.exists():
-            self.check_worker()
-            time.sleep(0.05)
-        time.sleep(0.5)
-        self.observer = Observer(self.settings.model_copy(update={"kafka_url": ""}))
+        """Wait for a first batch to be searchable (model loaded, group joined: half the
+        2 s session timeout on Tansu)."""
+        assert self.observer is not None
         envs = make_envelopes(40, 40, seed=1, prefix="warmup")
         self.observer.expect([e["event_id"] for e in envs])
         asyncio.run(send_all(self.broker.bootstrap, self.settings.topic("messages"),
