@@ -35,10 +35,9 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import qdrant_edge as qe
 
-from projections.vector_index.payload import latest_per_id, stored_payload
+from projections.vector_index.payload import checked_vector, latest_per_id, stored_payload
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -130,12 +129,6 @@ class EdgeVectorIndex:
 
     # -- writes ------------------------------------------------------------------
 
-    def _vector(self, v: Sequence[float]) -> list[float]:
-        arr = np.asarray(v, dtype=np.float32).reshape(-1)
-        if arr.shape[0] != self.dim:
-            raise ValueError(f"vector has {arr.shape[0]} dims, index expects {self.dim}")
-        return arr.tolist()
-
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         latest = latest_per_id(points)
         if not latest:
@@ -149,7 +142,7 @@ class EdgeVectorIndex:
                 )
             }
             fresh = [
-                qe.Point(mid, {VECTOR: self._vector(p.vector)}, stored_payload(p))
+                qe.Point(mid, {VECTOR: checked_vector(self.dim, p.vector)}, stored_payload(p))
                 for mid, p in latest.items()
                 if known.get(mid, -1) < p.version
             ]
@@ -177,7 +170,7 @@ class EdgeVectorIndex:
             return []
         request = qe.QueryRequest(
             limit=int(top_k),
-            query=qe.Query.Nearest(self._vector(vector), using=VECTOR),
+            query=qe.Query.Nearest(checked_vector(self.dim, vector), using=VECTOR),
             filter=edge_filter(flt),
             with_payload=True,
             with_vector=False,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from domain.ports import IndexPoint
 
 
@@ -29,3 +31,11 @@ def latest_per_id(points: Sequence[IndexPoint]) -> dict[str, IndexPoint]:
         if cur is None or p.version > cur.version:
             latest[p.memory_id] = p
     return latest
+
+
+def checked_vector(dim: int, v: Sequence[float]) -> list[float]:
+    """A flat float list of the index's dimension (a wrong-sized vector is a bug upstream)."""
+    arr = np.asarray(v, dtype=np.float32).reshape(-1)
+    if arr.shape[0] != dim:
+        raise ValueError(f"vector has {arr.shape[0]} dims, index expects {dim}")
+    return arr.tolist()

@@ -23,11 +23,10 @@ import warnings
 from collections import defaultdict
 from typing import Any, Sequence
 
-import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from projections.vector_index.payload import latest_per_id, stored_payload
+from projections.vector_index.payload import checked_vector, latest_per_id, stored_payload
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -134,12 +133,6 @@ class QdrantClientIndex:
 
     # -- writes ------------------------------------------------------------------
 
-    def _vector(self, v: Sequence[float]) -> list[float]:
-        arr = np.asarray(v, dtype=np.float32).reshape(-1)
-        if arr.shape[0] != self.dim:
-            raise ValueError(f"vector has {arr.shape[0]} dims, index expects {self.dim}")
-        return arr.tolist()
-
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         latest = latest_per_id(points)
         if not latest:
@@ -156,7 +149,7 @@ class QdrantClientIndex:
                 if known.get(mid, -1) < p.version:
                     by_version[int(p.version)].append(
                         qm.PointStruct(
-                            id=mid, vector={VECTOR: self._vector(p.vector)},
+                            id=mid, vector={VECTOR: checked_vector(self.dim, p.vector)},
                             payload=stored_payload(p),
                         )
                     )
@@ -183,7 +176,7 @@ class QdrantClientIndex:
             return []
         res = self.client.query_points(
             self.collection,
-            query=self._vector(vector),
+            query=checked_vector(self.dim, vector),
             using=VECTOR,
             query_filter=client_filter(flt),
             limit=int(top_k),
