@@ -16,7 +16,7 @@ from application.fine_stage import FineStage
 from application.service import MemoryService
 from application.settings import Settings
 from application.similarity import EmbeddingSimilarity
-from application.store import MemoryStore, open_store
+from application.store import MemoryStore, creating_tables, open_store
 from domain.consolidation import Similar
 from domain.extraction import Extractor
 from domain.governance import policy_from_name
@@ -45,7 +45,7 @@ def build_extractor(settings: Settings, similar: Similar | None = None) -> Extra
 def open_timeline(store: MemoryStore) -> TimelineView:
     module = store.env.get("PERSISTENCE_MODULE", "")
     view_class = PostgresTimelineView if "postgres" in module else SQLiteTimelineView
-    return store.factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+    return creating_tables(lambda: store.factory.tracking_recorder(view_class))  # type: ignore[arg-type]
 
 
 @dataclass

@@ -9,13 +9,14 @@ without Kafka transactions).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, ProcessRecorder, Tracking
 
 from domain.raw_input import UserDirectory
 
@@ -109,7 +110,32 @@ class MemoryStore(Application):
 def open_store(url: str, extra_env: dict[str, Any] | None = None) -> MemoryStore:
     env = persistence_env(url)
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
-    return MemoryStore(env=env)
+    return creating_tables(lambda: MemoryStore(env=env))
+
+
+T = TypeVar("T")
+
+
+def creating_tables(open_: Callable[[], T], attempts: int = 3) -> T:
+    """Open something that creates its tables, tolerating another process doing the same.
+
+    Why: eventsourcing's SQLite recorder checks whether the tracking table exists,
+    then creates it and inserts its ``__migration__`` marker in a second step. Two
+    workers started together on a fresh file both see "no table", and the later
+    one's marker insert fails although the table is now exactly as it wants it.
+    Opening again sees the table and skips the marker. (Seen once in 50 starts of
+    four processes: switching a fresh file to WAL mode reported "database is
+    locked"; that, too, is over by the next attempt.)
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return open_()
+        except (IntegrityError, OperationalError) as exc:
+            racing = "__migration__" in str(exc) or "database is locked" in str(exc)
+            if not racing or attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 def kafka_tracking(topic: str, partition: int, offset: int) -> Tracking:
