@@ -36,13 +36,17 @@ def report(r: dict[str, Any]) -> None:
     rows = [["with vectors" if x["vectors"] else "no vectors", x["envelopes"], x["envelopes_per_s"],
              x["per_envelope_ms"]["p50"], x["per_envelope_ms"]["p99"],
              *(x["stage_ms_per_envelope"].get(k, 0) for k in ("fast_record", "fine_refine", "fine_extractor",
-                                                               "projections"))] for x in r["ingest"]]
-    print("\ningest (service.ingest, sync projections):")
-    print(table(rows, ["mode", "envelopes", "env/s", "p50 ms", "p99 ms", "fast ms", "fine ms",
-                       "(extractor ms)", "projections ms"]))
+                                                               "projections"))] for x in r.get("ingest", [])]
+    if rows:
+        print("\ningest (service.ingest, sync projections):")
+        print(table(rows, ["mode", "envelopes", "env/s", "p50 ms", "p99 ms", "fast ms", "fine ms",
+                           "(extractor ms)", "projections ms"]))
     lg = r["log"]
-    print(f"\nlog built: {lg['memory_events']} memory events from {lg['envelopes']} envelopes "
-          f"({lg['refined']} refined) at {lg['events_per_s']} events/s")
+    if "reused" in lg:
+        print(f"\nlog reused from {lg['reused']} (notification head {lg['head']})")
+    else:
+        print(f"\nlog built: {lg['memory_events']} memory events from {lg['envelopes']} envelopes "
+              f"({lg['refined']} refined) at {lg['events_per_s']} events/s")
     rows = [[x["cache"], x["timeline"]["events"], x["timeline"]["seconds"], x["vector"]["seconds"],
              x["seconds"], x["events_per_s"]] for x in r["replay"]]
     print("\nreplay (clear + catch_up):")

@@ -170,10 +170,10 @@ def bench_search(runtime: Any, users: int, queries: int, seed: int) -> dict[str,
         vec = model.embed([text + "?"])[0]
         t2 = time.perf_counter()
         flt = SearchFilter(user_id=user)
-        srch.index.search(vec, flt, n_dense)
+        srch.index.search(vec, flt, n_dense, with_payload=False)
         t3 = time.perf_counter()
         if lexical is not None:
-            lexical.search(text, flt, max(5, srch.candidates), with_payload=False)
+            lexical.search(text, flt, max(5, srch.candidates))
         t4 = time.perf_counter()
         for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             times[key].append(dt)
@@ -243,6 +243,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--name", default="bench_pipeline")
     ap.add_argument("--tmp-base", default=None)
     ap.add_argument("--profile-replay", action="store_true", help="cProfile the warm replay (slower)")
+    ap.add_argument("--log-dir", type=Path, default=None,
+                    help="keep the built event log here and reuse it on later runs (skips ingest; "
+                         "search is then measured at the log's size only)")
+    ap.add_argument("--skip-cold", action="store_true", help="skip the cold-cache replay (a reused log's "
+                    "cache is warm already)")
     args = ap.parse_args(argv)
     n_ingest = args.ingest or (150 if args.quick else 300)
     n_events = args.events or (12_000 if args.quick else 100_000)
@@ -252,10 +257,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     t_all = time.perf_counter()
     try:
-        sample = make_envelopes(n_ingest, args.users, seed=args.seed, prefix="ing")
-        result["workload"] = {"unique_text_share": unique_share(sample)}
-        result["ingest"] = [bench_ingest(n_ingest, args.users, v, base, args.seed) for v in (False, True)]
-        log_dir = base / "log"
+        log_dir = args.log_dir or base / "log"
+        reuse = (log_dir / "events.sqlite").exists()
+        if not reuse:
+            sample = make_envelopes(n_ingest, args.users, seed=args.seed, prefix="ing")
+            result["workload"] = {"unique_text_share": unique_share(sample)}
+            result["ingest"] = [bench_ingest(n_ingest, args.users, v, base, args.seed) for v in (False, True)]
         runtime, _ = runtime_for(log_dir, sync=False, vectors=True)
         searches: list[dict[str, Any]] = []
         pending = [s for s in sizes if s < n_events]
@@ -268,13 +275,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             searches.append(bench_search(runtime, args.log_users, args.queries, args.seed + events))
             return True
 
-        result["log"] = build_log(runtime, n_events, args.log_users, args.refine_every, args.seed, checkpoint)
+        if reuse:
+            result["log"] = {"reused": str(log_dir), "head": head(runtime.store)}
+        else:
+            result["log"] = build_log(runtime, n_events, args.log_users, args.refine_every, args.seed, checkpoint)
         runtime.close()
-        result["replay"] = [replay(log_dir, cold=True)]
+        result["replay"] = [] if args.skip_cold else [replay(log_dir, cold=True)]
+        result["replay"].append(replay(log_dir, cold=False, profile=args.profile_replay))
         runtime, _ = runtime_for(log_dir, sync=False, vectors=True)
         searches.append(bench_search(runtime, args.log_users, args.queries, args.seed + n_events))
         runtime.close()
-        result["replay"].append(replay(log_dir, cold=False, profile=args.profile_replay))
         result["search"] = searches
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -31,6 +31,8 @@ class IndexPoint:
     vector: Sequence[float]
     payload: dict[str, Any]
     """The full memory view (DESIGN.md fields) plus ``updated_ts`` (epoch seconds)."""
+    view_json: str | None = None
+    """The view already encoded as JSON (the timeline encodes it anyway), or None."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,15 @@ class VectorIndex(Protocol):
 
     def delete(self, memory_id: str, version: int) -> None: ...
 
-    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int) -> list[ScoredPoint]: ...
+    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
+               with_payload: bool = True) -> list[ScoredPoint]:
+        """Best first. ``with_payload=False``: only ``kind``, ``updated_ts`` and
+        ``attributes.speaker`` per hit (what re-ranking reads); see ``views``."""
+        ...
+
+    def views(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Full payloads (as ``search`` returns them) of live memories, by id."""
+        ...
 
     def count(self) -> int: ...
 

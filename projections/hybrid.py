@@ -24,7 +24,7 @@ server-grade equivalent is a sparse (BM25/IDF) vector on the same Qdrant point.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter, VectorIndex
 from projections.lexical_index import LexicalIndex
@@ -45,14 +45,21 @@ class HybridIndex:
         self.dense.delete(memory_id, version)
         self.lexical.delete(memory_id, version)
 
-    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int) -> list[ScoredPoint]:
-        return self.dense.search(vector, flt, top_k)
+    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
+               with_payload: bool = True) -> list[ScoredPoint]:
+        return self.dense.search(vector, flt, top_k, with_payload=with_payload)
+
+    def views(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return self.dense.views(memory_ids)
 
     def count(self) -> int:
         return self.dense.count()
 
     def in_step(self) -> bool:
-        """Both hold the same number of live memories (false after losing one of them)."""
+        """Both hold the same number of live memories and neither was emptied on open
+        (false after losing one of them, or after a layout upgrade of either)."""
+        if getattr(self.dense, "reset_on_open", False) or getattr(self.lexical, "reset_on_open", False):
+            return False
         return self.lexical.count() == self.dense.count()
 
     def clear(self) -> None:

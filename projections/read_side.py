@@ -39,7 +39,10 @@ class ReadSide:
         dense = open_vector_index(settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim)
         if settings.qdrant_url:
             # A shared server: the lexical SQLite file would be per process, so dense only.
-            return cls(embedder, dense, VectorProjector(timeline, dense, embedder), MemorySearch(embedder, dense))
+            projector = VectorProjector(timeline, dense, embedder)
+            if getattr(dense, "reset_on_open", False):  # emptied for a layout upgrade
+                projector.clear()
+            return cls(embedder, dense, projector, MemorySearch(embedder, dense))
         index = HybridIndex(dense, LexicalIndex(settings.data_dir / "lexical.sqlite"))
         projector = VectorProjector(timeline, index, embedder)
         if not index.in_step():  # e.g. a data dir projected before the lexical index existed

@@ -37,7 +37,8 @@ from typing import Any, Sequence
 
 import qdrant_edge as qe
 
-from projections.vector_index.payload import checked_vector, latest_per_id, stored_payload
+from projections.vector_index.payload import (RANKING_FIELDS, checked_vector, has_current_layout, latest_per_id,
+                                              loaded_payload, ranking_payload, stored_payload)
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -71,6 +72,12 @@ class EdgeVectorIndex:
         self._shard_dir = self.path / "shard"
         self._lock = threading.RLock()
         self._shard: qe.EdgeShard | None = self._open()
+        self.reset_on_open = False
+        """True when the shard held points of an older payload layout and was emptied:
+        its projection must be rebuilt from the event log."""
+        if not has_current_layout(self._some_live_payload()):
+            self.clear()
+            self.reset_on_open = True
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -95,6 +102,11 @@ class EdgeVectorIndex:
             if field_name not in existing:
                 shard.update(qe.UpdateOperation.create_field_index(field_name, params))
         return shard
+
+    def _some_live_payload(self) -> dict[str, Any] | None:
+        live = qe.Filter(must=[qe.HasVectorCondition(VECTOR)])
+        records, _ = self.shard.scroll(qe.ScrollRequest(limit=1, filter=live, with_payload=True))
+        return dict(records[0].payload or {}) if records else None
 
     @property
     def shard(self) -> qe.EdgeShard:
@@ -165,20 +177,29 @@ class EdgeVectorIndex:
 
     # -- reads -------------------------------------------------------------------
 
-    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int) -> list[ScoredPoint]:
+    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
+               with_payload: bool = True) -> list[ScoredPoint]:
         if top_k <= 0:
             return []
         request = qe.QueryRequest(
             limit=int(top_k),
             query=qe.Query.Nearest(checked_vector(self.dim, vector), using=VECTOR),
             filter=edge_filter(flt),
-            with_payload=True,
+            with_payload=True if with_payload else qe.PayloadSelector.Include(RANKING_FIELDS),
             with_vector=False,
         )
+        shape = loaded_payload if with_payload else ranking_payload
         return [
-            ScoredPoint(memory_id=str(r.id), score=float(r.score), payload=dict(r.payload or {}))
+            ScoredPoint(memory_id=str(r.id), score=float(r.score), payload=shape(r.payload or {}))
             for r in self.shard.query(request)
         ]
+
+    def views(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not memory_ids:
+            return {}
+        records = self.shard.retrieve(list(memory_ids), True, False)
+        return {str(r.id): loaded_payload(r.payload) for r in records
+                if r.payload and not r.payload.get("tombstone")}
 
     def count(self) -> int:
         """Live points are exactly the ones that still carry a vector."""

@@ -26,7 +26,8 @@ from typing import Any, Sequence
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from projections.vector_index.payload import checked_vector, latest_per_id, stored_payload
+from projections.vector_index.payload import (RANKING_FIELDS, checked_vector, has_current_layout, latest_per_id,
+                                              loaded_payload, ranking_payload, stored_payload)
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -87,6 +88,17 @@ class QdrantClientIndex:
         self._closed = False
         self._lock = threading.RLock()
         self._ensure_collection()
+        self.reset_on_open = False
+        """True when the collection held points of an older payload layout and was
+        recreated: its projection must be rebuilt from the event log."""
+        if not has_current_layout(self._some_live_payload()):
+            self.clear()
+            self.reset_on_open = True
+
+    def _some_live_payload(self) -> dict[str, Any] | None:
+        live = qm.Filter(must=[qm.HasVectorCondition(has_vector=VECTOR)])
+        records, _ = self.client.scroll(self.collection, scroll_filter=live, limit=1, with_payload=True)
+        return dict(records[0].payload or {}) if records else None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -171,7 +183,8 @@ class QdrantClientIndex:
 
     # -- reads -------------------------------------------------------------------
 
-    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int) -> list[ScoredPoint]:
+    def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
+               with_payload: bool = True) -> list[ScoredPoint]:
         if top_k <= 0:
             return []
         res = self.client.query_points(
@@ -180,13 +193,21 @@ class QdrantClientIndex:
             using=VECTOR,
             query_filter=client_filter(flt),
             limit=int(top_k),
-            with_payload=True,
+            with_payload=True if with_payload else RANKING_FIELDS,
             with_vectors=False,
         )
+        shape = loaded_payload if with_payload else ranking_payload
         return [
-            ScoredPoint(memory_id=str(r.id), score=float(r.score), payload=dict(r.payload or {}))
+            ScoredPoint(memory_id=str(r.id), score=float(r.score), payload=shape(r.payload or {}))
             for r in res.points
         ]
+
+    def views(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not memory_ids:
+            return {}
+        records = self.client.retrieve(self.collection, list(memory_ids), with_payload=True, with_vectors=False)
+        return {str(r.id): loaded_payload(r.payload) for r in records
+                if r.payload and not r.payload.get("tombstone")}
 
     def count(self) -> int:
         """Live points are exactly the ones that still carry a vector."""

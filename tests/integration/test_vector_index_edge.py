@@ -18,6 +18,11 @@ class TestEdgeVectorIndex(VectorIndexContract):
     def make_index(self, tmp_path: Path) -> EdgeVectorIndex:
         return EdgeVectorIndex(tmp_path / "edge", DIM)
 
+    def write_raw(self, index, memory_id, vector, payload):
+        import qdrant_edge as qe
+
+        index.shard.update(qe.UpdateOperation.upsert_points([qe.Point(memory_id, {"dense": vector}, payload)]))
+
     def test_factory_defaults_to_edge(self, tmp_path):
         idx = open_vector_index(None, tmp_path / "idx", DIM)
         try:

@@ -18,6 +18,12 @@ class TestQdrantClientIndex(VectorIndexContract):
     def make_index(self, tmp_path: Path) -> QdrantClientIndex:
         return QdrantClientIndex(QdrantClient(path=str(tmp_path / "qdrant")), "memories", DIM)
 
+    def write_raw(self, index, memory_id, vector, payload):
+        from qdrant_client import models as qm
+
+        index.client.upsert(index.collection, [qm.PointStruct(id=memory_id, vector={"dense": vector},
+                                                              payload=payload)], wait=True)
+
     def test_in_memory_client(self, rng):
         idx = QdrantClientIndex(QdrantClient(":memory:"), "mem", DIM)
         try:

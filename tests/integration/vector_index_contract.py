@@ -27,6 +27,11 @@ class VectorIndexContract:
     def make_index(self, tmp_path: Path) -> VectorIndex:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def write_raw(self, index: VectorIndex, memory_id: str, vector: list[float],
+                  payload: dict) -> None:  # pragma: no cover - abstract
+        """Store a point with exactly this payload, bypassing the adapter's layout."""
+        raise NotImplementedError
+
     @pytest.fixture
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(1234)
@@ -87,6 +92,45 @@ class VectorIndexContract:
         assert payload["text"] == "m7" and payload["user_id"] == "alice"
         assert payload["kind"] == "fact" and payload["version"] == 1
         assert payload["updated_ts"] == pytest.approx(1_000.0)
+
+    def test_candidates_without_payload_carry_ranking_fields_only(self, index, rng):
+        p = self.point(rng, kind="episode", ts=5.0, text="hello")
+        speaking = IndexPoint(**{**p.__dict__, "payload": {**p.payload, "attributes": {"speaker": "Ana"}}})
+        index.upsert([speaking])
+        [hit] = index.search(p.vector, SearchFilter(user_id="alice"), top_k=3, with_payload=False)
+        assert hit.memory_id == p.memory_id and hit.score == pytest.approx(1.0, abs=1e-4)
+        assert hit.payload == {"kind": "episode", "updated_ts": 5.0, "attributes": {"speaker": "Ana"}}
+
+    def test_views_of_live_memories_only(self, index, rng):
+        live, gone = self.point(rng, text="live"), self.point(rng, text="gone")
+        index.upsert([live, gone])
+        index.delete(gone.memory_id, 2)
+        views = index.views([live.memory_id, gone.memory_id, str(uuid.uuid4())])
+        assert list(views) == [live.memory_id]
+        assert views[live.memory_id]["text"] == "live" and views[live.memory_id]["version"] == 1
+        assert views[live.memory_id]["updated_ts"] == pytest.approx(1_000.0)
+        assert index.views([]) == {}
+
+    def test_a_point_of_an_older_payload_layout_empties_the_index_on_open(self, tmp_path, rng):
+        idx = self.make_index(tmp_path)
+        try:
+            assert not idx.reset_on_open
+            p = self.point(rng)
+            self.write_raw(idx, p.memory_id, list(p.vector), {"user_id": "alice", "kind": "fact", "version": 1,
+                                                              "content": "a nested view of the old layout"})
+        finally:
+            idx.close()
+        idx = self.make_index(tmp_path)
+        try:
+            assert idx.reset_on_open and idx.count() == 0
+            idx.upsert([p])
+        finally:
+            idx.close()
+        idx = self.make_index(tmp_path)
+        try:
+            assert not idx.reset_on_open and idx.count() == 1
+        finally:
+            idx.close()
 
     def test_accepts_numpy_vectors_and_rejects_wrong_dim(self, index, rng):
         p = self.point(rng)
