@@ -20,7 +20,7 @@ from application.store import MemoryStore, creating_tables, open_store
 from domain.consolidation import Similar
 from domain.extraction import Extractor
 from domain.governance import policy_from_name
-from projections.follower import Progress, catch_up
+from projections.follower import Progress, catch_up_together
 from projections.timeline import TimelineProjector
 from projections.timeline_view import PostgresTimelineView, SQLiteTimelineView, TimelineView
 
@@ -83,15 +83,11 @@ class Runtime:
             projectors.append(self.read_side.projector)
         return projectors
 
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Timeline first; the projections that read it stop where it stopped, because
-        writers (other threads or processes) may append events in between."""
+    def catch_up(self, progress: Progress | None = None, until: int | None = None) -> int:
+        """The timeline and the projections that read it, in one pass over the log
+        (``catch_up_together``); returns how many events they applied in all."""
         timeline, *followers = self.projectors()
-        moved = catch_up(self.store, timeline, progress=progress)
-        folded = timeline.position()
-        for projector in followers:
-            moved += catch_up(self.store, projector, progress=progress, until=folded)
-        return moved
+        return sum(catch_up_together(self.store, timeline, followers, progress=progress, until=until).values())
 
     def close(self) -> None:
         if self._read_side is not None:

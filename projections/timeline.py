@@ -9,6 +9,9 @@ from eventsourcing.persistence import Tracking
 from domain.views import fold
 from projections.timeline_view import TRACKING_NAME, TimelineView
 
+Folded = dict[tuple[str, int], tuple[dict[str, Any], str]]
+"""(memory_id, version) -> (the view at that version, the view as JSON)."""
+
 
 class TimelineProjector:
     name = "timeline"
@@ -19,7 +22,9 @@ class TimelineProjector:
     def position(self) -> int:
         return self.view.position()
 
-    def process(self, batch: Sequence[tuple[int, Any]]) -> None:
+    def process(self, batch: Sequence[tuple[int, Any]]) -> Folded:
+        """Fold and record the batch; returns the views it recorded, with their JSON
+        (what the projections that read the timeline would otherwise read back)."""
         ids = [str(event.originator_id) for _, event in batch]
         state = self.view.current(ids)
         rows: list[dict[str, Any]] = []
@@ -30,7 +35,8 @@ class TimelineProjector:
                 continue  # already applied (the position guards this too)
             state[memory_id] = fold(previous, event)
             rows.append(state[memory_id])
-        self.view.apply(rows, Tracking(TRACKING_NAME, batch[-1][0]))
+        blobs = self.view.apply(rows, Tracking(TRACKING_NAME, batch[-1][0]))
+        return {(row["memory_id"], row["version"]): (row, blob) for row, blob in zip(rows, blobs)}
 
     def clear(self) -> None:
         self.view.clear()

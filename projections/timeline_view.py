@@ -28,33 +28,40 @@ class TimelineView(TrackingRecorder):
     @abstractmethod
     def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]: ...
 
+    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None:
+        self._write_many([(sql, [params]) for sql, params in statements], tracking)
+
     @abstractmethod
-    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None: ...
+    def _write_many(self, statements: list[tuple[str, list[Sequence[Any]]]], tracking: Tracking | None) -> None:
+        """Each statement run once per parameter row, all in one transaction with ``tracking``."""
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
 
-    def apply(self, views: Iterable[dict[str, Any]], tracking: Tracking) -> None:
-        """Record new versions and the latest state of each memory, with the position."""
-        statements: list[tuple[str, Sequence[Any]]] = []
+    def apply(self, views: Iterable[dict[str, Any]], tracking: Tracking) -> list[str]:
+        """Record new versions and the latest state of each memory, with the position,
+        in one transaction (two statements, each run over all rows). Returns each
+        view's JSON, in order."""
+        versions: list[tuple[Any, ...]] = []
+        current: list[tuple[Any, ...]] = []
+        blobs: list[str] = []
         for view in views:
             blob = json.dumps(view, ensure_ascii=False, default=str)
-            statements.append((
-                "INSERT INTO timeline_versions (memory_id, version, user_id, view) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (memory_id, version) DO NOTHING",
-                (view["memory_id"], view["version"], view["user_id"], blob),
-            ))
-            statements.append((
-                "INSERT INTO timeline_current "
-                "(memory_id, user_id, kind, status, version, updated_at, view) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_id) DO UPDATE SET "
-                "kind = excluded.kind, status = excluded.status, version = excluded.version, "
-                "updated_at = excluded.updated_at, view = excluded.view "
-                "WHERE timeline_current.version < excluded.version",
-                (view["memory_id"], view["user_id"], view["kind"], view["status"],
-                 view["version"], view["updated_at"], blob),
-            ))
-        self._write(statements, tracking)
+            blobs.append(blob)
+            versions.append((view["memory_id"], view["version"], view["user_id"], blob))
+            current.append((view["memory_id"], view["user_id"], view["kind"], view["status"],
+                            view["version"], view["updated_at"], blob))
+        self._write_many([
+            ("INSERT INTO timeline_versions (memory_id, version, user_id, view) "
+             "VALUES (?, ?, ?, ?) ON CONFLICT (memory_id, version) DO NOTHING", versions),
+            ("INSERT INTO timeline_current "
+             "(memory_id, user_id, kind, status, version, updated_at, view) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_id) DO UPDATE SET "
+             "kind = excluded.kind, status = excluded.status, version = excluded.version, "
+             "updated_at = excluded.updated_at, view = excluded.view "
+             "WHERE timeline_current.version < excluded.version", current),
+        ], tracking)
+        return blobs
 
     def position(self) -> int:
         return self.max_tracking_id(TRACKING_NAME) or 0
@@ -170,10 +177,11 @@ class SQLiteTimelineView(SQLiteTrackingRecorder, TimelineView):
             c.execute(sql, tuple(params))
             return [tuple(r) for r in c.fetchall()] if fetch else []
 
-    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None:
+    def _write_many(self, statements: list[tuple[str, list[Sequence[Any]]]], tracking: Tracking | None) -> None:
         with self.datastore.transaction(commit=True) as c:
-            for sql, params in statements:
-                c.execute(sql, tuple(params))
+            for sql, rows in statements:
+                if rows:
+                    c.executemany(sql, rows)
             if tracking is not None:
                 self._insert_tracking(c, tracking)
 
@@ -198,11 +206,12 @@ class PostgresTimelineView(PostgresTrackingRecorder, TimelineView):
             c.execute(self._sql(sql), tuple(params))
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in c.fetchall()] if fetch else []
 
-    def _write(self, statements: list[tuple[str, Sequence[Any]]], tracking: Tracking | None) -> None:
+    def _write_many(self, statements: list[tuple[str, list[Sequence[Any]]]], tracking: Tracking | None) -> None:
         with self.datastore.transaction(commit=True) as c:
             self._set_path(c)
-            for sql, params in statements:
-                c.execute(self._sql(sql), tuple(params))
+            for sql, rows in statements:
+                if rows:
+                    c.executemany(self._sql(sql), rows)
             if tracking is not None:
                 self._insert_tracking(c, tracking)
 

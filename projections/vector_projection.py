@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from domain.ports import Embedder, IndexPoint, VectorIndex
+from projections.timeline import Folded
 from projections.timeline_view import TimelineView
 
 TRACKING_NAME = "projection:vector"
@@ -64,28 +65,38 @@ class VectorProjector:
     def position(self) -> int:
         return self.timeline.max_tracking_id(TRACKING_NAME) or 0
 
-    def process(self, batch: Sequence[tuple[int, Any]]) -> None:
+    def process(self, batch: Sequence[tuple[int, Any]], folded: Folded | None = None) -> None:
+        """Apply a batch. ``folded``: views the timeline has just recorded for it (see
+        ``catch_up_together``); any view not among them is read from the timeline."""
         latest: dict[str, int] = {}
         for _, event in batch:
             latest[str(event.originator_id)] = event.originator_version
-        views = self.timeline.versions(list(latest.items()))
+        views: dict[tuple[str, int], dict[str, Any]] = {}
+        blobs: dict[tuple[str, int], str] = {}
+        for pair in latest.items():
+            if folded and pair in folded:
+                views[pair], blobs[pair] = folded[pair]
+        unread = [pair for pair in latest.items() if pair not in views]
+        if unread:
+            views.update(self.timeline.versions(unread))
         missing = [mid for mid, v in latest.items() if (mid, v) not in views]
         if missing:
             raise TimelineBehindError(f"timeline has not folded {len(missing)} memories yet, e.g. {missing[0]}")
-        live = [views[(mid, v)] for mid, v in latest.items() if views[(mid, v)]["status"] == "active"]
+        live = [(mid, v) for mid, v in latest.items() if views[(mid, v)]["status"] == "active"]
         for mid, v in latest.items():
             if views[(mid, v)]["status"] != "active":
                 self.index.delete(mid, v)
         if live:
-            vectors = self.embedder.embed([embedding_text(view) for view in live])
-            self.index.upsert([
-                IndexPoint(
+            vectors = self.embedder.embed([embedding_text(views[pair]) for pair in live])
+            points = []
+            for pair, vector in zip(live, vectors):
+                view = views[pair]
+                points.append(IndexPoint(
                     memory_id=view["memory_id"], version=view["version"], user_id=view["user_id"],
                     kind=view["kind"], key=view["key"], vector=vector,
-                    payload={**view, "updated_ts": memory_time(view)},
-                )
-                for view, vector in zip(live, vectors)
-            ])
+                    payload={**view, "updated_ts": memory_time(view)}, view_json=blobs.get(pair),
+                ))
+            self.index.upsert(points)
         self.timeline.advance(TRACKING_NAME, batch[-1][0])
 
     def clear(self) -> None:

@@ -94,19 +94,20 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings, sync_projections=False, with_vectors="vector" in names)
     report: dict[str, Any] = {}
     try:
-        from projections.follower import catch_up, head
+        from projections.follower import catch_up_together, head
 
         last = head(runtime.store)
-        for projector in runtime.projectors():
-            if projector.name not in names:
-                continue
-            if not args.resume:
+        chosen = [p for p in runtime.projectors() if p.name in names]
+        if not args.resume:
+            for projector in chosen:
                 projector.clear()
-            remaining = max(0, last - projector.position())
-            with tqdm(total=remaining, unit="event", desc=projector.name,
-                      disable=args.json or None, file=sys.stderr) as bar:
-                done = catch_up(runtime.store, projector, progress=bar.update, until=last)
-            report[projector.name] = {"events": done, "position": projector.position()}
+        remaining = max(0, last - min(p.position() for p in chosen))
+        with tqdm(total=remaining, unit="event", desc="+".join(p.name for p in chosen),
+                  disable=args.json or None, file=sys.stderr) as bar:
+            # one pass; with the timeline first, the vector projection takes the views it folds
+            done = catch_up_together(runtime.store, chosen[0], chosen[1:], progress=bar.update, until=last)
+        for projector in chosen:
+            report[projector.name] = {"events": done[projector.name], "position": projector.position()}
     finally:
         runtime.close()
     if args.json:

@@ -8,7 +8,7 @@ import pytest
 from application.bootstrap import build_runtime
 from application.settings import Settings
 from extraction.rule_extractor import RuleBasedExtractor
-from projections.follower import catch_up
+from projections.follower import catch_up, catch_up_together
 from tests.integration.service_contract import TABLE, V1, V2, envelope
 from tests.support.fakes import TableFinder
 
@@ -72,3 +72,35 @@ def test_replaying_old_events_cannot_roll_the_index_back(runtime):
                 if v["status"] == "archived"]
     found = {r["memory_id"] for r in runtime.read_side.search.search("xiaoyi", "上海 成都", top_k=50)}
     assert archived and not (found & set(archived))
+
+
+def _search_all(runtime):
+    return {(u, q): runtime.read_side.search.search(u, q, top_k=10)
+            for u in ("xiaoyi", "other") for q in ("住在哪里", "喜欢吃什么", "上海")}
+
+
+def test_one_pass_replay_equals_the_live_projections(runtime):
+    """catch_up_together hands the timeline's folded views to the vector projection;
+    the result must be what the projections built live (and what separate passes build)."""
+    before, history = _search_all(runtime), runtime.timeline.memories("xiaoyi", include_archived=True)
+    timeline, vector = runtime.projectors()
+    timeline.clear()
+    vector.clear()
+    done = catch_up_together(runtime.store, timeline, [vector], batch_size=2)
+    assert done["timeline"] == done["vector"] > 0
+    assert runtime.timeline.memories("xiaoyi", include_archived=True) == history
+    assert _search_all(runtime) == before
+
+
+@pytest.mark.parametrize("cleared", ["timeline", "vector"])
+def test_one_pass_with_a_projection_ahead_or_behind(runtime, cleared):
+    """Only one projection rebuilt: the vector one behind is caught up to the timeline
+    first; ahead of a rebuilt timeline, it skips what it has applied."""
+    before = _search_all(runtime)
+    timeline, vector = runtime.projectors()
+    head = timeline.position()
+    {"timeline": timeline, "vector": vector}[cleared].clear()
+    done = catch_up_together(runtime.store, timeline, [vector], batch_size=3)
+    assert timeline.position() == vector.position() == head
+    assert (done["timeline"] > 0, done["vector"] > 0) == ((cleared == "timeline"), (cleared == "vector"))
+    assert _search_all(runtime) == before
