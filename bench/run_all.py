@@ -40,6 +40,7 @@ KNOWN: dict[str, tuple[str, list[str], list[str], str, int]] = {
                             "--client-points", "2000", "--client-queries", "50"],
                            ["--points", "30000", "--users", "300", "--queries", "300",
                             "--client-points", "3000", "--client-queries", "100"], "vector_index.json", 60),
+    "bench_extractor": ("bench.bench_extractor", ["--envelopes", "200"], [], "extractor.json", 40),
     "bench_pipeline": ("bench.bench_pipeline", ["--quick", "--queries", "100"], ["--quick"],
                        "bench_pipeline.json", 120),
     "bench_broker": ("bench.bench_broker", ["--seconds", "6", "--count", "1000", "--drain", "30"],

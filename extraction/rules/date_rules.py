@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
 from datetime import date
 from typing import Any, Callable, Iterator
 

@@ -10,7 +10,7 @@ when everything in it is explained by a candidate or is small talk.
 
 from __future__ import annotations
 
-import re
+from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
 from dataclasses import dataclass, field
 from typing import Sequence
 
