@@ -53,8 +53,8 @@ def report(r: dict[str, Any]) -> None:
     print(table(rows, ["cache", "events", "vector events", "total s", "cpu s", "events/s"]))
     rows = [[x["memories_indexed"], x["search_ms"]["p50"], x["search_ms"]["p99"], x["embed_ms"]["p50"],
              x["dense_ms"]["p50"], x["dense_ms"]["p99"], x["lexical_ms"].get("p50", "-"),
-             x["lexical_ms"].get("p99", "-")] for x in r["search"]]
+             x["lexical_ms"].get("p99", "-"), x.get("first_query_ms", "-")] for x in r["search"]]
     print("\nsearch (user-filtered, top-5, CLI path), ms; then its parts timed alone:")
     print(table(rows, ["memories", "p50", "p99", "model p50", "dense p50", "dense p99", "lexical p50",
-                       "lexical p99"]))
+                       "lexical p99", "first query"]))
     print("\ntargets:", r["targets"], f"\ntotal {r['total_s']} s")
