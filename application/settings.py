@@ -44,7 +44,16 @@ class Settings(BaseSettings):
         default=REPO_ROOT / ".memstream" / "models" / "use-multilingual-v3",
         description="directory of the converted offline default embedding model",
     )
-    embed_threads: int = Field(default=2, ge=1, description="ONNX threads for embedding")
+    embed_threads: int = Field(
+        default=0, ge=0,
+        description="ONNX threads for embedding; 0 = 1 in `memstream worker` (between a live stream's "
+        "small batches onnxruntime's second thread spins on CPU the other stages need), 2 elsewhere",
+    )
+    fine_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="niceness of a `worker --role fine` process: under CPU pressure the Fast "
+        "stage and the projections (what makes input searchable) run first, the Fine stage catches up",
+    )
     qdrant_url: str = Field(
         default="",
         description="Qdrant server URL; empty = embedded index (qdrant-edge) in the data dir",
@@ -63,6 +72,11 @@ class Settings(BaseSettings):
     context_messages: int = Field(
         default=6, ge=0, description="earlier messages shown to the Fine stage as context"
     )
+
+    @property
+    def embedding_threads(self) -> int:
+        """``embed_threads`` with 0 resolved (``worker`` resolves it to 1 before this is read)."""
+        return self.embed_threads or 2
 
     @property
     def event_store_url(self) -> str:

@@ -24,10 +24,10 @@ from bench._common import ROOT
 # What-if launcher (off by default; bench only, the worker code is unchanged):
 #  fetch_wait_ms=N  the consumers' fetch_max_wait_ms: Tansu does not answer a waiting
 #                   fetch when records arrive, so every consumer hop waits up to that long;
-#  re_cache=N       the rule extractor builds ~1,000 distinct regex patterns, more than
-#                   `re`'s 512-entry cache, so it recompiles on every call;
-#  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting): ONNX Runtime's extra intra-op
-#                   thread spins between the worker's many tiny embedding calls.
+#  re_cache=N       `re`'s cache size (moot since extraction/rules/rx.py keeps the rule
+#                   patterns compiled itself; kept to reproduce older results);
+#  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting; workers default to 1 since
+#                   ONNX Runtime's second thread spun between tiny embedding calls).
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """

@@ -22,7 +22,7 @@ def open_embedder(settings: Settings) -> Embedder:
         settings.embedding_model,
         model_dir=settings.model_dir,
         cache_path=settings.data_dir / "embedding-cache.sqlite",
-        threads=settings.embed_threads,
+        threads=settings.embedding_threads,
     )
 
 

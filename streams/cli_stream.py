@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import sys
 
 from application.bootstrap import build_runtime
@@ -19,6 +20,17 @@ def _need_broker(settings: Settings) -> None:
         raise CommandError("MEMSTREAM_KAFKA_URL is not set: the worker needs a Kafka broker (host:port)")
 
 
+def tune_for_role(settings: Settings, role: str) -> Settings:
+    """A streaming worker's process settings: one embedding thread unless configured,
+    and a ``--role fine`` process lowers its priority (DESIGN.md: Fast records at once,
+    Fine organises when it can). Niceness is inherited by the threads started later."""
+    if not settings.embed_threads:
+        settings = settings.model_copy(update={"embed_threads": 1})
+    if role == "fine" and settings.fine_nice:
+        os.nice(settings.fine_nice)
+    return settings
+
+
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Faust worker until SIGTERM / SIGINT."""
     _need_broker(settings)
@@ -26,6 +38,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.topics import ensure_topics, topic_specs_for
 
     asyncio.run(ensure_topics(settings.kafka_url, topic_specs_for(settings)))
+    settings = tune_for_role(settings, args.role)
     runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role in ("all", "projections"))
     try:
         if args.role in ("all", "projections"):

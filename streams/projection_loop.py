@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 Run = Callable[..., Awaitable[Any]]
 Send = Callable[[bytes, bytes], Awaitable[Any]]
-IDLE_SLEEP = 0.02
+IDLE_SLEEP = 0.005
+"""Seconds between polls of an idle log: an empty poll is one indexed query (~0.1 ms)."""
 
 
 async def publish_outbox(runtime: Runtime, send: Send | None, run: Run) -> int:

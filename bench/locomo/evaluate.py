@@ -159,7 +159,7 @@ def open_embedder(cache: Path | None = None) -> Any:
     from projections.embedding.embedder import build_embedder
 
     s = Settings()
-    return build_embedder(s.embedding_model, model_dir=s.model_dir, cache_path=cache, threads=s.embed_threads)
+    return build_embedder(s.embedding_model, model_dir=s.model_dir, cache_path=cache, threads=s.embedding_threads)
 
 
 def load_conversations(granularity: str, roles: str, limit: int | None, turns: int | None
