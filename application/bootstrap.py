@@ -11,7 +11,11 @@ import gc
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import Environment
 
 from application.fine_stage import FineStage
 from application.service import MemoryService
@@ -44,9 +48,22 @@ def build_extractor(settings: Settings, similar: Similar | None = None) -> Extra
 
 
 def open_timeline(store: MemoryStore) -> TimelineView:
+    """The timeline view, with the positions of every projection that reads it.
+
+    On PostgreSQL it lives in the event store's schema. On SQLite it gets a file of its
+    own next to the event store (``events.sqlite`` -> ``events-projections.sqlite``): one
+    SQLite file has one writer at a time, and with the Fast and Fine stages and the
+    projections in separate processes, the projections' writes queued behind the stages'
+    (and the stages behind theirs) through SQLite's busy handler, which sleeps 1, 2, 5,
+    10 ... ms between attempts. Rows and position still commit in one transaction.
+    """
     module = store.env.get("PERSISTENCE_MODULE", "")
-    view_class = PostgresTimelineView if "postgres" in module else SQLiteTimelineView
-    return creating_tables(lambda: store.factory.tracking_recorder(view_class))  # type: ignore[arg-type]
+    if "postgres" in module:
+        return creating_tables(lambda: store.factory.tracking_recorder(PostgresTimelineView))  # type: ignore[arg-type]
+    events_file = Path(store.env["SQLITE_DBNAME"])
+    env = {**store.env, "SQLITE_DBNAME": str(events_file.with_name(f"{events_file.stem}-projections.sqlite"))}
+    factory = SQLiteFactory(Environment(store.name, env))
+    return creating_tables(lambda: factory.tracking_recorder(SQLiteTimelineView))  # type: ignore[arg-type]
 
 
 @dataclass

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-
 from application.store import MemoryStore
 from projections.follower import MEMORY_TOPICS
 from projections.timeline_view import TimelineView
@@ -21,14 +19,16 @@ from projections.timeline_view import TimelineView
 OUTBOX_NAME = "outbox:memory-events"
 
 
-def outbox_position(store: MemoryStore) -> int:
-    return store.process_recorder.max_tracking_id(OUTBOX_NAME) or 0
+def outbox_position(timeline: TimelineView) -> int:
+    """Kept with the projections' positions (not in the event store: the projection
+    process then never writes to the file the Fast and Fine stages write to)."""
+    return timeline.max_tracking_id(OUTBOX_NAME) or 0
 
 
 def pending_records(store: MemoryStore, timeline: TimelineView, limit: int = 500) -> list[tuple[int, bytes, bytes]]:
     """(notification_id, key, value) of the next events, stopping where the timeline is behind."""
     notifications = store.recorder.select_notifications(
-        outbox_position(store) + 1, limit=limit, topics=MEMORY_TOPICS
+        outbox_position(timeline) + 1, limit=limit, topics=MEMORY_TOPICS
     )
     events = [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
     views = timeline.versions([(str(e.originator_id), e.originator_version) for _, e in events])
@@ -54,6 +54,5 @@ def pending_records(store: MemoryStore, timeline: TimelineView, limit: int = 500
     return records
 
 
-def mark_published(store: MemoryStore, notification_id: int) -> None:
-    if outbox_position(store) < notification_id:
-        store.process_recorder.insert_tracking(Tracking(OUTBOX_NAME, notification_id))
+def mark_published(timeline: TimelineView, notification_id: int) -> None:
+    timeline.advance(OUTBOX_NAME, notification_id)

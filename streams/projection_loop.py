@@ -34,7 +34,7 @@ async def publish_outbox(runtime: Runtime, send: Send | None, run: Run) -> int:
         return 0
     futures = [await send(key, value) for _, key, value in records]
     await asyncio.gather(*futures)
-    await run(mark_published, runtime.store, records[-1][0])
+    await run(mark_published, runtime.timeline, records[-1][0])
     return len(records)
 
 
