@@ -46,25 +46,26 @@ def catch_up(
     """Process every memory event after the projector's position; returns how many."""
     done = 0
     start = projector.position() + 1
-    while True:
-        notifications = store.recorder.select_notifications(
-            start, limit=batch_size, stop=until, topics=MEMORY_TOPICS
-        )
-        if not notifications:
-            return done
-        batch = [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
+    while batch := next_batch(store, start, batch_size, until):
         try:
             projector.process(batch)
         except IntegrityError:
             # Another process (a worker's projection loop) recorded a position at or past
             # this batch first (single-row tracking only rejects positions not ahead of
             # the stored one): the batch is applied already, go on after it.
-            start = max(projector.position(), notifications[-1].id) + 1
+            start = max(projector.position(), batch[-1][0]) + 1
             continue
         done += len(batch)
         if progress is not None:
-            progress(notifications[-1].id + 1 - start)  # how far the position moved
-        start = notifications[-1].id + 1
+            progress(batch[-1][0] + 1 - start)  # how far the position moved
+        start = batch[-1][0] + 1
+    return done
+
+
+def next_batch(store: MemoryStore, start: int, batch_size: int, until: int | None) -> list[tuple[int, Any]]:
+    """(notification id, decoded memory event) pairs from ``start`` on, at most ``batch_size``."""
+    notifications = store.recorder.select_notifications(start, limit=batch_size, stop=until, topics=MEMORY_TOPICS)
+    return [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
 
 
 def catch_up_together(
@@ -93,13 +94,7 @@ def catch_up_together(
     positions = {f.name: f.position() for f in followers}
     start = lead + 1
     try:
-        while True:
-            notifications = store.recorder.select_notifications(
-                start, limit=batch_size, stop=until, topics=MEMORY_TOPICS
-            )
-            if not notifications:
-                return done
-            batch = [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
+        while batch := next_batch(store, start, batch_size, until):
             folded = leader.process(batch)
             done[leader.name] += len(batch)
             for f in followers:
@@ -109,8 +104,9 @@ def catch_up_together(
                     done[f.name] += len(part)
                     positions[f.name] = part[-1][0]
             if progress is not None:
-                progress(notifications[-1].id + 1 - start)
-            start = notifications[-1].id + 1
+                progress(batch[-1][0] + 1 - start)
+            start = batch[-1][0] + 1
+        return done
     except IntegrityError:
         done[leader.name] += catch_up(store, leader, batch_size, until=until)
         lead = leader.position()
