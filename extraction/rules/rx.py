@@ -3,8 +3,8 @@
 Why: the rule finder builds about a thousand distinct patterns (f-strings over its
 lexicons) and passes them to ``re.search``/``re.finditer``/... as strings. ``re``
 keeps only 512 compiled patterns and evicts the oldest first, so every message
-recompiled most of them: the extractor spent 7.7 ms per envelope on the broker
-benchmark's messages, 1.3 ms once all patterns stayed compiled
+recompiled most of them: the extractor spent 6.0 ms per envelope on the broker
+benchmark's messages, 0.8 ms once all patterns stayed compiled
 (``python -m bench.bench_extractor``). Rule modules import this as ``re``; the
 bound keeps a pattern built from message text (none today) from growing the
 cache without limit.
