@@ -1,9 +1,11 @@
 """The vector-index projection: one point per Memory ID holding its current version.
 
-It follows the same notification log as the timeline, but reads each memory's
-folded view from the timeline (so it must run after it; ``Runtime.projectors``
-orders them). The index write and the position are not one transaction, so the
-index's version guard is what makes a re-applied batch harmless.
+It follows the same notification log as the timeline and indexes each memory's
+folded view: the views the timeline has just folded when both run in one pass
+(``catch_up_together``), else read back from the timeline (so it must never run
+ahead of it; ``Runtime.projectors`` orders them). The index write and the position
+are not one transaction, so the index's version guard is what makes a re-applied
+batch harmless.
 """
 
 from __future__ import annotations
