@@ -105,11 +105,11 @@ class Runtime:
             projectors.append(self.read_side.projector)
         return projectors
 
-    def catch_up(self, progress: Progress | None = None, until: int | None = None) -> int:
+    def catch_up(self, progress: Progress | None = None) -> int:
         """The timeline and the projections that read it, in one pass over the log
         (``catch_up_together``); returns how many events they applied in all."""
         timeline, *followers = self.projectors()
-        return sum(catch_up_together(self.store, timeline, followers, progress=progress, until=until).values())
+        return sum(catch_up_together(self.store, timeline, followers, progress=progress).values())
 
     def close(self) -> None:
         if self._read_side is not None:

@@ -7,7 +7,6 @@ right after each write) and a loop of calls keeps it current in a worker process
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Protocol, Sequence
 
 from eventsourcing.persistence import IntegrityError
@@ -113,16 +112,3 @@ def catch_up_together(
         for f in followers:
             done[f.name] += catch_up(store, f, batch_size, until=lead)
         return done
-
-
-def follow(
-    store: MemoryStore,
-    projectors: Sequence[Projector],
-    stop: Callable[[], bool],
-    poll_interval: float = 0.05,
-) -> None:
-    """Keep projections current until ``stop()`` says so (the worker's projection loop)."""
-    while not stop():
-        moved = sum(catch_up(store, p) for p in projectors)
-        if not moved:
-            time.sleep(poll_interval)

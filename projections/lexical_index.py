@@ -92,9 +92,6 @@ class BM25:
         self.postings: dict[str, dict[Any, int]] = {}
         self.total = 0
 
-    def __len__(self) -> int:
-        return len(self.length)
-
     def add(self, doc: Any, tokens: Sequence[str]) -> None:
         self.remove(doc)
         counts: dict[str, int] = {}
@@ -289,8 +286,7 @@ class LexicalIndex:
             for mid, kind, key, tags, ts, speaker, tokens in self._db.execute(
                     "SELECT memory_id, kind, key, tags, updated_ts, speaker, tokens FROM lexical"
                     " WHERE user_id = ?", (user_id,)):
-                corpus.put(mid, kind, key, json.loads(tags) if tags != "[]" else [], ts,
-                           tokens.split(), speaker)
+                corpus.put(mid, kind, key, json.loads(tags), ts, tokens.split(), speaker)
             self._cache[user_id] = corpus
             while len(self._cache) > self._max_users:
                 self._cache.popitem(last=False)

@@ -177,9 +177,10 @@ class MemorySearch:
         views = self.index.views([mid for mid, _ in ranked]) if rerank else {}
         results = []
         for mid, (score, payload) in ranked:
-            payload = views.get(mid, payload) if rerank else payload
-            if rerank and mid not in views:
-                continue  # archived between the two reads: never return a stale view
+            if rerank:
+                if mid not in views:
+                    continue  # archived between the two reads: never return a stale view
+                payload = views[mid]
             view = {k: v for k, v in payload.items() if k not in ("updated_ts", "tombstone")}
             view["score"] = round(max(float(score), 1e-6) if self.lexical is not None else float(score), 6)
             results.append(view)

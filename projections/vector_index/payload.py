@@ -1,6 +1,6 @@
 """What both index adapters store per point, and the batch rule they share.
 
-Stored layout (``PAYLOAD_LAYOUT``): the fields the engine filters, guards and
+Stored layout: the fields the engine filters, guards and
 ranks on as real payload fields, and the memory view itself as *one JSON string*
 (``view``). Why a string: handing a nested payload across the engine boundary
 costs per key and per value (~80 us for a typical episode with its context,
