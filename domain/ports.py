@@ -59,11 +59,14 @@ class VectorIndex(Protocol):
     ``upsert`` is ignored when the index already holds that memory at an equal or
     newer version (or has deleted it at a newer version); ``delete`` records the
     version it deleted at, so an older upsert arriving later cannot resurrect it.
+    Both take a whole batch: a projection batch is one write (one commit) per index.
     """
 
     def upsert(self, points: Sequence[IndexPoint]) -> None: ...
 
-    def delete(self, memory_id: str, version: int) -> None: ...
+    def delete(self, tombstones: Sequence[tuple[str, int]]) -> None:
+        """(memory_id, version) pairs."""
+        ...
 
     def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
                with_payload: bool = True) -> list[ScoredPoint]:

@@ -41,9 +41,9 @@ class HybridIndex:
         self.dense.upsert(points)
         self.lexical.upsert(points)
 
-    def delete(self, memory_id: str, version: int) -> None:
-        self.dense.delete(memory_id, version)
-        self.lexical.delete(memory_id, version)
+    def delete(self, tombstones: Sequence[tuple[str, int]]) -> None:
+        self.dense.delete(tombstones)
+        self.lexical.delete(tombstones)
 
     def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
                with_payload: bool = True) -> list[ScoredPoint]:

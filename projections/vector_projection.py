@@ -85,9 +85,9 @@ class VectorProjector:
         if missing:
             raise TimelineBehindError(f"timeline has not folded {len(missing)} memories yet, e.g. {missing[0]}")
         live = [(mid, v) for mid, v in latest.items() if views[(mid, v)]["status"] == "active"]
-        for mid, v in latest.items():
-            if views[(mid, v)]["status"] != "active":
-                self.index.delete(mid, v)
+        gone = [(mid, v) for mid, v in latest.items() if views[(mid, v)]["status"] != "active"]
+        if gone:
+            self.index.delete(gone)
         if live:
             vectors = self.embedder.embed([embedding_text(views[pair]) for pair in live])
             points = []

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import qdrant_edge as qe
 
 from projections.vector_index.payload import (RANKING_FIELDS, checked_vector, has_current_layout, latest_per_id,
-                                              loaded_payload, ranking_payload, stored_payload)
+                                              loaded_payload, ranking_payload, stored_payload, tombstones_by_version)
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -161,19 +161,21 @@ class EdgeVectorIndex:
             if fresh:
                 shard.update(qe.UpdateOperation.upsert_points(fresh))
 
-    def delete(self, memory_id: str, version: int) -> None:
-        """Replace the point by a tombstone unless the index holds a newer version.
+    def delete(self, tombstones: Sequence[tuple[str, int]]) -> None:
+        """Replace each point by a tombstone unless the index holds a newer version.
 
         The engine's conditional upsert does the comparison: an existing point (live or
-        tombstone) is overwritten only if its version <= ``version``; a missing one is
-        inserted, so a delete that arrives first still blocks the older upsert.
+        tombstone) is overwritten only if its version <= the delete's; a missing one is
+        inserted, so a delete that arrives first still blocks the older upsert. One
+        update per distinct version (the condition is per update).
         """
-        condition = qe.Filter(
-            must=[qe.FieldCondition("version", range=qe.RangeFloat(lte=float(version)))]
-        )
-        tomb = qe.Point(memory_id, {}, {"tombstone": True, "version": int(version)})
         with self._lock:
-            self.shard.update(qe.UpdateOperation.upsert_points([tomb], condition=condition))
+            for version, ids in tombstones_by_version(tombstones):
+                condition = qe.Filter(
+                    must=[qe.FieldCondition("version", range=qe.RangeFloat(lte=float(version)))]
+                )
+                tombs = [qe.Point(mid, {}, {"tombstone": True, "version": version}) for mid in ids]
+                self.shard.update(qe.UpdateOperation.upsert_points(tombs, condition=condition))
 
     # -- reads -------------------------------------------------------------------
 

@@ -74,6 +74,18 @@ def latest_per_id(points: Sequence[IndexPoint]) -> dict[str, IndexPoint]:
     return latest
 
 
+def tombstones_by_version(tombstones: Sequence[tuple[str, int]]) -> list[tuple[int, list[str]]]:
+    """Deletes grouped by version, oldest first, each id once at its highest version
+    (engines check a conditional write against one version per request)."""
+    latest: dict[str, int] = {}
+    for mid, version in tombstones:
+        latest[mid] = max(int(version), latest.get(mid, -1))
+    groups: dict[int, list[str]] = {}
+    for mid, version in latest.items():
+        groups.setdefault(version, []).append(mid)
+    return sorted(groups.items())
+
+
 def checked_vector(dim: int, v: Sequence[float]) -> list[float]:
     """A flat float list of the index's dimension (a wrong-sized vector is a bug upstream)."""
     arr = np.asarray(v, dtype=np.float32).reshape(-1)

@@ -27,7 +27,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from projections.vector_index.payload import (RANKING_FIELDS, checked_vector, has_current_layout, latest_per_id,
-                                              loaded_payload, ranking_payload, stored_payload)
+                                              loaded_payload, ranking_payload, stored_payload, tombstones_by_version)
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
 
 VECTOR = "dense"
@@ -170,16 +170,17 @@ class QdrantClientIndex:
                     self.collection, group, wait=True, update_filter=_older_than(version)
                 )
 
-    def delete(self, memory_id: str, version: int) -> None:
-        """Tombstone unless the collection holds a newer version (engine-side check)."""
-        tomb = qm.PointStruct(
-            id=memory_id, vector={}, payload={"tombstone": True, "version": int(version)}
-        )
+    def delete(self, tombstones: Sequence[tuple[str, int]]) -> None:
+        """Tombstones unless the collection holds a newer version (engine-side check);
+        one request per distinct version."""
         with self._lock:
-            self.client.upsert(
-                self.collection, [tomb], wait=True,
-                update_filter=_older_than(version, inclusive=True),
-            )
+            for version, ids in tombstones_by_version(tombstones):
+                tombs = [qm.PointStruct(id=mid, vector={}, payload={"tombstone": True, "version": version})
+                         for mid in ids]
+                self.client.upsert(
+                    self.collection, tombs, wait=True,
+                    update_filter=_older_than(version, inclusive=True),
+                )
 
     # -- reads -------------------------------------------------------------------
 

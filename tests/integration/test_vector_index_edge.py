@@ -38,7 +38,7 @@ class TestEdgeVectorIndex(VectorIndexContract):
     def test_optimize_keeps_results(self, index, rng):
         pts = [self.point(rng, user=f"u{i % 4}") for i in range(200)]
         index.upsert(pts)
-        index.delete(pts[0].memory_id, 5)
+        index.delete([(pts[0].memory_id, 5)])
         index.optimize()
         assert index.count() == 199
         from domain.ports import SearchFilter

@@ -6,6 +6,7 @@ after ``close()`` must reopen the same persisted index.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import uuid
 from pathlib import Path
 
@@ -104,7 +105,7 @@ class VectorIndexContract:
     def test_views_of_live_memories_only(self, index, rng):
         live, gone = self.point(rng, text="live"), self.point(rng, text="gone")
         index.upsert([live, gone])
-        index.delete(gone.memory_id, 2)
+        index.delete([(gone.memory_id, 2)])
         views = index.views([live.memory_id, gone.memory_id, str(uuid.uuid4())])
         assert list(views) == [live.memory_id]
         assert views[live.memory_id]["text"] == "live" and views[live.memory_id]["version"] == 1
@@ -225,7 +226,7 @@ class VectorIndexContract:
     def test_delete_then_older_upsert_does_not_resurrect(self, index, rng):
         p1 = self.point(rng, version=1)
         index.upsert([p1])
-        index.delete(p1.memory_id, 2)
+        index.delete([(p1.memory_id, 2)])
         assert index.count() == 0
         assert index.search(p1.vector, SearchFilter("alice"), top_k=5) == []
         index.upsert([p1])
@@ -238,31 +239,43 @@ class VectorIndexContract:
 
     def test_delete_before_upsert_blocks_older_versions(self, index, rng):
         p = self.point(rng, version=3)
-        index.delete(p.memory_id, 4)
+        index.delete([(p.memory_id, 4)])
         index.upsert([p])
         assert index.count() == 0
-        index.delete(p.memory_id, 2)  # older delete replayed: tombstone stays at 4
+        index.delete([(p.memory_id, 2)])  # older delete replayed: tombstone stays at 4
         index.upsert([self.point(rng, memory_id=p.memory_id, version=4)])
         assert index.count() == 0
 
     def test_delete_with_lower_version_is_ignored(self, index, rng):
         p = self.point(rng, version=5)
         index.upsert([p])
-        index.delete(p.memory_id, 3)
+        index.delete([(p.memory_id, 3)])
         assert index.count() == 1
         res = index.search(p.vector, SearchFilter("alice"), top_k=1)
         assert self.ids(res) == [p.memory_id] and res[0].payload["version"] == 5
-        index.delete(p.memory_id, 5)  # same version: the delete of that version wins
+        index.delete([(p.memory_id, 5)])  # same version: the delete of that version wins
         assert index.count() == 0
+
+    def test_delete_batch_guards_each_point_by_its_own_version(self, index, rng):
+        a, b, c = (self.point(rng, version=3) for _ in range(3))
+        index.upsert([a, b, c])
+        # a: older delete (kept); b: newer (gone); c: named twice, the higher version wins.
+        index.delete([(a.memory_id, 2), (b.memory_id, 4), (c.memory_id, 1), (c.memory_id, 6)])
+        assert index.count() == 1
+        hits = index.search(a.vector, SearchFilter("alice"), top_k=5)
+        assert self.ids(hits) == [a.memory_id]
+        index.upsert([replace(c, version=5)])  # replayed upsert older than c's tombstone
+        assert index.count() == 1
 
     # -- lifecycle ---------------------------------------------------------------
 
     def test_clear_and_count(self, index, rng):
         pts = [self.point(rng, user=f"u{i % 3}") for i in range(10)]
         index.upsert(pts)
-        index.delete(pts[0].memory_id, 9)
-        index.delete(pts[1].memory_id, 9)
-        index.delete(str(uuid.uuid4()), 1)  # tombstone for an unknown id is not a point
+        index.delete([(pts[0].memory_id, 9)])
+        index.delete([(pts[1].memory_id, 9)])
+        index.delete([(str(uuid.uuid4()), 1)])  # tombstone for an unknown id is not a point
+        index.delete([])
         assert index.count() == 8
         index.clear()
         assert index.count() == 0
@@ -275,7 +288,7 @@ class VectorIndexContract:
         pts = [self.point(rng) for _ in range(5)]
         try:
             idx.upsert(pts)
-            idx.delete(pts[0].memory_id, 7)
+            idx.delete([(pts[0].memory_id, 7)])
         finally:
             idx.close()
         idx = self.make_index(tmp_path)

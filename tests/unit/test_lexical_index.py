@@ -26,6 +26,18 @@ def test_tokenize_english_and_chinese():
     assert tokenize("I love 火锅") == ["火锅", "love"]
 
 
+def test_delete_batch_guards_each_memory_by_its_own_version():
+    idx = LexicalIndex()
+    idx.upsert([point("a", 3, "Lisbon"), point("b", 3, "Lisbon too"), point("c", 3, "Lisbon again")])
+    flt = SearchFilter(user_id="u1")
+    assert len(idx.search("Lisbon", flt, 5)) == 3  # the user's corpus is now cached
+    idx.delete([("a", 2), ("b", 4), ("c", 1), ("c", 6)])  # a: older, kept; c: highest wins
+    assert [h.memory_id for h in idx.search("Lisbon", flt, 5)] == ["a"] and idx.count() == 1
+    idx.upsert([point("c", 5, "Lisbon replayed")])  # older than c's tombstone
+    assert idx.count() == 1
+    idx.delete([])
+
+
 def test_search_is_per_user_and_ranks_by_bm25():
     idx = LexicalIndex()
     idx.upsert([point("a", 1, "I painted a lake sunrise last year"), point("b", 1, "We went camping"),
@@ -44,7 +56,7 @@ def test_version_guard_and_tombstones():
     idx.upsert([point("a", 1, "lives in Berlin")])  # older: ignored
     flt = SearchFilter(user_id="u1")
     assert idx.search("Berlin", flt, 5) == [] and idx.search("Lisbon", flt, 5)[0].memory_id == "a"
-    idx.delete("a", 3)
+    idx.delete([("a", 3)])
     idx.upsert([point("a", 2, "lives in Lisbon")])  # replayed after the delete: stays deleted
     assert idx.search("Lisbon", flt, 5) == [] and idx.count() == 0
     idx.upsert([point("b", 1, "Lisbon again")])
@@ -97,8 +109,9 @@ def test_hybrid_index_forwards_writes_and_detects_a_missing_lexical_index():
         def upsert(self, points):
             self.points.update({p.memory_id: p for p in points})
 
-        def delete(self, memory_id, version):
-            self.points.pop(memory_id, None)
+        def delete(self, tombstones):
+            for memory_id, _ in tombstones:
+                self.points.pop(memory_id, None)
 
         def count(self):
             return len(self.points)
@@ -112,7 +125,7 @@ def test_hybrid_index_forwards_writes_and_detects_a_missing_lexical_index():
     assert not index.in_step()
     index.clear()
     index.upsert([point("a", 1, "Lisbon"), point("b", 1, "Berlin")])
-    index.delete("b", 2)
+    index.delete([("b", 2)])
     assert index.in_step() and index.count() == 1 and index.lexical.count() == 1
     dense.reset_on_open = True  # emptied for a layout upgrade: counts may agree, the position does not
     assert not index.in_step()
