@@ -25,10 +25,8 @@ IDLE_SLEEP = 0.005
 """Seconds between polls of an idle log: an empty poll is one indexed query (~0.1 ms)."""
 
 
-async def publish_outbox(runtime: Runtime, send: Send | None, run: Run) -> int:
+async def publish_outbox(runtime: Runtime, send: Send, run: Run) -> int:
     """Send pending memory events, then advance the outbox position (at least once)."""
-    if send is None:
-        return 0
     records = await run(pending_records, runtime.store, runtime.timeline)
     if not records:
         return 0
@@ -39,15 +37,25 @@ async def publish_outbox(runtime: Runtime, send: Send | None, run: Run) -> int:
 
 
 async def project_forever(runtime: Runtime, send: Send | None, run: Run, stopping: Callable[[], bool]) -> None:
+    """Two loops on one event loop and one worker thread (``run``): the projections and
+    the outbox. The outbox waits for the broker's acks before it advances; doing that
+    between catch-ups held the next catch-up back by the ack round trip (~17 % of the
+    loop's time at 200 msg/s), so it now waits on its own."""
+    loops = [_repeat(lambda: run(runtime.catch_up), "projection", stopping)]
+    if send is not None:
+        loops.append(_repeat(lambda: publish_outbox(runtime, send, run), "outbox", stopping))
+    await asyncio.gather(*loops)
+
+
+async def _repeat(step: Callable[[], Awaitable[int]], name: str, stopping: Callable[[], bool]) -> None:
     while not stopping():
         try:
-            moved = await run(runtime.catch_up)
-            published = await publish_outbox(runtime, send, run)
-        except Exception:  # noqa: BLE001 - keep projecting; the error is logged
-            log.exception("projection loop failed; retrying")
-            moved, published = 0, 0
+            moved = await step()
+        except Exception:  # noqa: BLE001 - keep going; the error is logged
+            log.exception("%s loop failed; retrying", name)
+            moved = 0
             await asyncio.sleep(1.0)
-        if not moved and not published:
+        if not moved:
             await asyncio.sleep(IDLE_SLEEP)
 
 
