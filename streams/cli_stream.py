@@ -7,6 +7,7 @@ import asyncio
 import base64
 import os
 import sys
+from pathlib import Path
 
 from application.bootstrap import build_runtime
 from application.dead_letters import DeadLetterBox
@@ -20,6 +21,9 @@ def _need_broker(settings: Settings) -> None:
         raise CommandError("MEMSTREAM_KAFKA_URL is not set: the worker needs a Kafka broker (host:port)")
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
 def tune_for_role(settings: Settings, role: str) -> Settings:
     """A streaming worker's process settings: one embedding thread unless configured,
     and a ``--role fine`` process lowers its priority (DESIGN.md: Fast records at once,
@@ -28,7 +32,27 @@ def tune_for_role(settings: Settings, role: str) -> Settings:
         settings = settings.model_copy(update={"embed_threads": 1})
     if role == "fine" and settings.fine_nice:
         os.nice(settings.fine_nice)
+        lower_session_priority(settings.fine_nice)
     return settings
+
+
+def lower_session_priority(nice: int, autogroup: Path = AUTOGROUP) -> bool:
+    """Give the process's session the same niceness, when the process leads it.
+
+    Why: with Linux's autogroup scheduling (on by default on desktop and many server
+    kernels, and on this machine), the CPU is first shared equally between *sessions*;
+    a process's own niceness only ranks it inside its session. A worker started in a
+    session of its own (as `memstream demo`, a supervisor or the benchmark start it)
+    was thus not deprioritised at all. Only a session leader does this: otherwise the
+    write would lower the priority of the whole session it was started from (a shell).
+    Returns whether the session's niceness was set."""
+    if os.getsid(0) != os.getpid():
+        return False
+    try:
+        autogroup.write_text(str(nice))
+    except OSError:  # no autogroup support, or not allowed: process niceness still applies
+        return False
+    return True
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:

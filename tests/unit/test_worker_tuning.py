@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+from pathlib import Path
 
 from application.settings import Settings
 from streams.cli_stream import tune_for_role
@@ -27,3 +29,37 @@ def test_only_a_fine_worker_lowers_its_priority():
     base = _niceness_after("fast", 10)
     assert _niceness_after("fine", 10) == min(19, base + 10)
     assert _niceness_after("fine", 0) == base
+
+
+def test_the_worker_leaves_the_root_logger_at_its_level():
+    """Faust's spinner would set it to DEBUG: every library debug call then builds a record."""
+    import faust
+
+    from streams.faust_worker import build_worker
+
+    def level_after_setup(worker: faust.Worker) -> int:
+        logger = logging.getLogger(f"memstream-test-{id(worker)}")
+        logger.addHandler(logging.NullHandler())
+        logger.setLevel(logging.WARNING)
+        worker.on_setup_root_logger(logger, logging.WARNING)
+        return logger.level
+
+    app = faust.App("memstream-test-logging", broker="kafka://127.0.0.1:1", store="memory://")
+    stock = faust.Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False)
+    assert level_after_setup(stock) == logging.DEBUG  # what the fix is for
+    assert level_after_setup(build_worker(app)) == logging.WARNING
+
+
+def test_a_session_leader_lowers_its_sessions_priority_and_nobody_else_does(tmp_path):
+    """Linux autogroups share the CPU between sessions first; see lower_session_priority."""
+    def run(new_session: bool, target: Path) -> str:
+        code = ("import sys; from pathlib import Path; from streams.cli_stream import lower_session_priority; "
+                f"print(lower_session_priority(10, Path({str(target)!r})))")
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+                             check=True, start_new_session=new_session)
+        return out.stdout.strip()
+
+    target = tmp_path / "autogroup"
+    assert run(False, target) == "False" and not target.exists()  # it would renice the caller's session
+    assert run(True, target) == "True" and target.read_text() == "10"
+    assert run(True, tmp_path / "no-autogroup-support" / "autogroup") == "False"  # no error either
