@@ -138,4 +138,8 @@ def build_runtime(
     holder.append(runtime)
     if sync_projections:
         service.on_saved = runtime.catch_up
+    elif settings.embed_ahead:  # the projections run elsewhere: keep embedding off their path
+        from projections.embed_ahead import EmbedAhead
+
+        service.on_planned = EmbedAhead(lambda: holder[0].embedder)
     return runtime

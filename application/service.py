@@ -61,12 +61,16 @@ class MemoryService:
         chunk_chars: int = 800,
         chunk_overlap: int = 100,
         on_saved: Callable[[], None] | None = None,
+        on_planned: Callable[[Sequence[Aggregate]], None] | None = None,
     ) -> None:
         self.store = store
         self.fine_stage = fine_stage
         self.chunk_chars = chunk_chars
         self.chunk_overlap = chunk_overlap
         self.on_saved = on_saved
+        self.on_planned = on_planned
+        """Called with a Fine decision's aggregates before they are saved (the read side
+        embeds them ahead: projections/embed_ahead.py); must not raise."""
 
     def _recording(self, envelope: InputEnvelope, cause: Cause | None) -> tuple[list[Aggregate], IngestOutcome]:
         """The raw input and its episodes, not yet saved."""
@@ -122,12 +126,16 @@ class MemoryService:
         self._saved()
         return outcomes
 
-    def _refining(self, event_id: str, cause: Cause | None) -> tuple[list[Aggregate], RefineResult] | None:
-        """The Fine stage's pending events for one input, or None when it is already refined."""
+    def _raw_input(self, event_id: str) -> RawInput:
         try:
-            raw: RawInput = self.store.repository.get(raw_input_id(event_id))
+            return self.store.repository.get(raw_input_id(event_id))
         except AggregateNotFoundError:
             raise UnknownInputError(f"no recorded input with event_id {event_id!r}") from None
+
+    def _refining(self, event_id: str, cause: Cause | None,
+                  raw: RawInput | None = None) -> tuple[list[Aggregate], RefineResult] | None:
+        """The Fine stage's pending events for one input, or None when it is already refined."""
+        raw = raw or self._raw_input(event_id)
         if raw.is_refined:
             return None
         cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
@@ -148,6 +156,7 @@ class MemoryService:
                     self.store.track_only(tracking)
                 return RefineResult(skipped=True)
             pending, result = planned
+            self._planned(pending)
             try:
                 self.store.save_tracked(pending, tracking)
             except IntegrityError:
@@ -163,18 +172,19 @@ class MemoryService:
         Distinct users keep the plans independent (each reads its own directory and
         memories). Raises on any conflict or error; the caller then goes one by one.
         """
-        users = [self.store.repository.get(raw_input_id(e)).user_id for e, _ in items]
-        if len(set(users)) != len(users):
+        raws = [self._raw_input(e) for e, _ in items]
+        if len({raw.user_id for raw in raws}) != len(raws):
             raise ValueError("refine_batch needs inputs of distinct users")
         pending: list[Aggregate] = []
         results = []
-        for event_id, cause in items:
-            planned = self._refining(event_id, cause)
+        for (event_id, cause), raw in zip(items, raws):
+            planned = self._refining(event_id, cause, raw)
             if planned is None:
                 results.append(RefineResult(skipped=True))
                 continue
             pending += planned[0]
             results.append(planned[1])
+        self._planned(pending)
         self.store.save_tracked(pending, tracking)
         self._saved()
         return results
@@ -212,6 +222,10 @@ class MemoryService:
             self._saved()
             return outcome
         raise ConcurrencyError(f"document {doc.kb_id}/{doc.doc_id}: gave up after {MAX_ATTEMPTS} conflicts")
+
+    def _planned(self, aggregates: Sequence[Aggregate]) -> None:
+        if self.on_planned is not None and aggregates:
+            self.on_planned(aggregates)
 
     def _saved(self) -> None:
         if self.on_saved is not None:

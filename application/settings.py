@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="ONNX threads for embedding; 0 = 1 in `memstream worker` (between a live stream's "
         "small batches onnxruntime's second thread spins on CPU the other stages need), 2 elsewhere",
     )
+    embed_ahead: bool = Field(
+        default=True,
+        description="when the projections run apart from the stages (workers), the Fine stage embeds "
+        "the memories it saves into the shared embedding cache first, off the path to searchable",
+    )
     fine_nice: int = Field(
         default=10, ge=0, le=19,
         description="niceness of a `worker --role fine` process: under CPU pressure the Fast "

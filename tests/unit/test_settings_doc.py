@@ -13,6 +13,8 @@ DOCUMENTED = dict(ROW.findall(README))
 def shown(value) -> str:
     if value in ("", None):
         return "*(empty)*"
+    if isinstance(value, bool):  # as one writes it in the environment
+        value = str(value).lower()
     if isinstance(value, Path):
         value = str(value).replace(str(REPO_ROOT), "<repo>")
     return f"`{value}`"
