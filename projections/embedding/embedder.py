@@ -111,6 +111,7 @@ class FastEmbedEmbedder:
             manifest = self._read_manifest(path)
             _register_custom_model()
             self._model = TextEmbedding(_FASTEMBED_NAME, specific_model_path=str(path), threads=threads)
+            _stop_spinning(self._model)
             self.name: str = manifest.get("name", DEFAULT_MODEL)
             self.dim: int = int(manifest["dim"])
             self.model_path: Path | None = path
@@ -122,6 +123,7 @@ class FastEmbedEmbedder:
         else:
             self._model = self._load_hub_model(model, threads, cache_dir or (
                 Path(model_dir or default_model_dir()).parent / "fastembed_cache"))
+            _stop_spinning(self._model)
             self.name = model
             self.dim = int(self._model.embedding_size)
             self.model_path = None
@@ -207,6 +209,28 @@ class FastEmbedEmbedder:
 
     def __repr__(self) -> str:
         return f"FastEmbedEmbedder(name={self.name!r}, dim={self.dim}, threads={self.threads})"
+
+
+def _stop_spinning(model: Any) -> None:
+    """Reload the ONNX session with its worker threads sleeping instead of spinning.
+
+    Why: onnxruntime's intra-op threads busy-wait for the next piece of work. Between
+    a live stream's small embedding batches that spin burnt a core the Fast stage and
+    the projections needed. Without it, 2 threads embed a batch of 5 short texts in
+    3.8 ms of wall time against 5.7 ms for 1 thread, for 6 % more CPU (2 spinning
+    threads: 3.5 ms, 58 % more CPU). fastembed does not expose the option, so the
+    session is rebuilt with fastembed's own options plus it (~0.2 s, once).
+    """
+    import onnxruntime as ort
+
+    holder = getattr(model, "model", None)
+    session = getattr(holder, "model", None)
+    if not isinstance(session, ort.InferenceSession) or session.get_session_options().intra_op_num_threads < 2:
+        return
+    options = session.get_session_options()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    holder.model = ort.InferenceSession(session._model_path, options, providers=session.get_providers())  # noqa: SLF001
 
 
 def build_embedder(spec: str = DEFAULT_MODEL, model_dir: Path | None = None,
