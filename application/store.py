@@ -18,6 +18,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError, ProcessRecorder, Tracking
 
+from application.gc_pause import collections_postponed
 from domain.raw_input import UserDirectory
 
 
@@ -89,7 +90,8 @@ class MemoryStore(Application):
             if tracking is not None:
                 self.track_only(tracking)
             return 0
-        recordings = self._record(processing_event)
+        with collections_postponed():
+            recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         return len(recordings)
 
