@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import os
 import sys
 from pathlib import Path
@@ -55,6 +56,14 @@ def lower_session_priority(nice: int, autogroup: Path = AUTOGROUP) -> bool:
     return True
 
 
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up (modules, Faust, the model) out of the
+    collector's reach. Why: full collections otherwise scan all of it; in a `--role
+    fast` process at 200 msg/s they paused everything for 40-60 ms, twice in 10 s."""
+    gc.collect()
+    gc.freeze()
+
+
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Faust worker until SIGTERM / SIGINT."""
     _need_broker(settings)
@@ -70,10 +79,12 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
         if args.role == "projections":
             from streams.projection_loop import run_projection_worker
 
+            freeze_startup_objects()
             return run_projection_worker(settings, runtime)
         app = build_app(settings, runtime, role=args.role, web_port=args.web_port)
         from streams.faust_worker import run_worker
 
+        freeze_startup_objects()
         return run_worker(app, verbose=args.verbose if hasattr(args, "verbose") else False)
     finally:
         runtime.close()
