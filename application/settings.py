@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     )
     embed_threads: int = Field(
         default=0, ge=0,
-        description="ONNX threads for embedding; 0 = 1 in `memstream worker` (between a live stream's "
-        "small batches onnxruntime's second thread spins on CPU the other stages need), 2 elsewhere",
+        description="ONNX threads for embedding; 0 = 1 in `memstream worker` (measured no better with 2 on a "
+        "live stream's small batches), 2 elsewhere; threads sleep between batches instead of spinning",
     )
     embed_ahead: bool = Field(
         default=True,

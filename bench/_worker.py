@@ -26,8 +26,9 @@ from bench._common import ROOT
 #                   fetch when records arrive, so every consumer hop waits up to that long;
 #  re_cache=N       `re`'s cache size (moot since extraction/rules/rx.py keeps the rule
 #                   patterns compiled itself; kept to reproduce older results);
-#  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting; workers default to 1 since
-#                   ONNX Runtime's second thread spun between tiny embedding calls).
+#  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting; workers default to 1: ONNX
+#                   Runtime's second thread spun between tiny embedding calls; it
+#                   sleeps now, and 2 measured no better end to end).
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
