@@ -37,12 +37,10 @@ opts = json.loads(os.environ["BENCH_WHAT_IF"])
 if "re_cache" in opts:
     re._MAXCACHE = int(opts["re_cache"])
 if "fetch_wait_ms" in opts:
-    import aiokafka
-    class _Consumer(aiokafka.AIOKafkaConsumer):
-        def __init__(self, *args, **kwargs):
-            kwargs["fetch_max_wait_ms"] = int(opts["fetch_wait_ms"])
-            super().__init__(*args, **kwargs)
-    aiokafka.AIOKafkaConsumer = _Consumer
+    # Through the worker's own patch (streams/faust_tuning.py), which runs once per process:
+    # a consumer-constructor patch here was overridden by it (what-ifs before 2026-11-24).
+    from streams.faust_tuning import apply_consumer_tuning
+    apply_consumer_tuning(int(opts["fetch_wait_ms"]))
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
