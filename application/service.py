@@ -135,7 +135,8 @@ class MemoryService:
     def _refining(self, event_id: str, cause: Cause | None,
                   raw: RawInput | None = None) -> tuple[list[Aggregate], RefineResult] | None:
         """The Fine stage's pending events for one input, or None when it is already refined."""
-        raw = raw or self._raw_input(event_id)
+        if raw is None:
+            raw = self._raw_input(event_id)
         if raw.is_refined:
             return None
         cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
