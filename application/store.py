@@ -9,6 +9,7 @@ without Kafka transactions).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -118,7 +119,7 @@ def open_store(url: str, extra_env: dict[str, Any] | None = None) -> MemoryStore
 T = TypeVar("T")
 
 
-def creating_tables(open_: Callable[[], T], attempts: int = 3) -> T:
+def creating_tables(open_: Callable[[], T], attempts: int = 5) -> T:
     """Open something that creates its tables, tolerating another process doing the same.
 
     Why: eventsourcing's SQLite recorder checks whether the tracking table exists,
@@ -127,12 +128,13 @@ def creating_tables(open_: Callable[[], T], attempts: int = 3) -> T:
     one's marker insert fails although the table is now exactly as it wants it.
     Opening again sees the table and skips the marker. (Seen once in 50 starts of
     four processes: switching a fresh file to WAL mode reported "database is
-    locked"; that, too, is over by the next attempt.)
+    locked"; that, too, is over by a later attempt. eventsourcing raises that one
+    as sqlite3's own error, untranslated: it comes from its connection set-up.)
     """
     for attempt in range(1, attempts + 1):
         try:
             return open_()
-        except (IntegrityError, OperationalError) as exc:
+        except (IntegrityError, OperationalError, sqlite3.OperationalError) as exc:
             racing = "__migration__" in str(exc) or "database is locked" in str(exc)
             if not racing or attempt == attempts:
                 raise

@@ -8,6 +8,7 @@ __migration__ 1".
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,20 @@ def test_a_lost_table_creation_race_is_retried() -> None:
 
     assert creating_tables(open_once_raced) == "store"
     assert len(calls) == 2
+
+
+def test_a_locked_fresh_file_is_retried() -> None:
+    """sqlite3's own error: eventsourcing does not translate its connection set-up."""
+    calls = []
+
+    def open_while_locked() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "store"
+
+    assert creating_tables(open_while_locked) == "store"
+    assert len(calls) == 3
 
 
 def test_other_integrity_errors_are_not_retried() -> None:
