@@ -21,6 +21,7 @@ from application.fine_stage import FineStage
 from application.service import MemoryService
 from application.settings import Settings
 from application.similarity import EmbeddingSimilarity
+from application.sqlite_sync import use_synchronous
 from application.store import MemoryStore, creating_tables, open_store
 from domain.consolidation import Similar
 from domain.extraction import Extractor
@@ -63,6 +64,7 @@ def open_timeline(store: MemoryStore) -> TimelineView:
     events_file = Path(store.env["SQLITE_DBNAME"])
     env = {**store.env, "SQLITE_DBNAME": str(events_file.with_name(f"{events_file.stem}-projections.sqlite"))}
     factory = SQLiteFactory(Environment(store.name, env))
+    use_synchronous(factory, "normal")  # derived rows and their positions: see application.sqlite_sync
     return creating_tables(lambda: factory.tracking_recorder(SQLiteTimelineView))  # type: ignore[arg-type]
 
 
@@ -128,7 +130,7 @@ def build_runtime(
 ) -> Runtime:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.event_store_url)
+    store = open_store(settings.event_store_url, sync=settings.event_store_sync)
     timeline = open_timeline(store)
     holder: list[Runtime] = []
     similar = EmbeddingSimilarity(lambda: holder[0].embedder)

@@ -7,6 +7,7 @@ fails when the two disagree.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,12 @@ class Settings(BaseSettings):
         default="",
         description="event store URL: empty = SQLite file in the data dir; "
         "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=S]",
+    )
+    event_store_sync: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite event store only: full = every commit waits for the disk (fsync); normal = "
+        "safe against the process dying, but an OS crash or power cut can roll back the last commits "
+        "after their Kafka offsets were committed, losing that input. The projections file always uses normal",
     )
     kafka_url: str = Field(
         default="",

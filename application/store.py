@@ -17,10 +17,17 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, OperationalError, ProcessRecorder, Tracking
+from eventsourcing.persistence import (
+    InfrastructureFactory, IntegrityError, OperationalError, ProcessRecorder, Tracking,
+)
+from eventsourcing.utils import Environment
 
 from application.gc_pause import collections_postponed
+from application.sqlite_sync import use_synchronous
 from domain.raw_input import UserDirectory
+
+
+SYNC_ENV_KEY = "SQLITE_SYNCHRONOUS"  # eventsourcing passes its environment to construct_factory
 
 
 class EventStoreURLError(ValueError):
@@ -70,6 +77,11 @@ class MemoryStore(Application):
     env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
     snapshotting_intervals = {UserDirectory: 100}
 
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        factory = super().construct_factory(env)
+        use_synchronous(factory, env.get(SYNC_ENV_KEY) or "full")
+        return factory
+
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
@@ -110,8 +122,10 @@ class MemoryStore(Application):
             self.process_recorder.insert_tracking(tracking)
 
 
-def open_store(url: str, extra_env: dict[str, Any] | None = None) -> MemoryStore:
+def open_store(url: str, extra_env: dict[str, Any] | None = None, sync: str = "full") -> MemoryStore:
+    """The event store at ``url``; ``sync``: see ``application.sqlite_sync`` (SQLite only)."""
     env = persistence_env(url)
+    env[SYNC_ENV_KEY] = sync
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
     return creating_tables(lambda: MemoryStore(env=env))
 

@@ -28,7 +28,14 @@ from bench._common import ROOT
 #                   patterns compiled itself; kept to reproduce older results);
 #  embed_threads=N  MEMSTREAM_EMBED_THREADS (a setting; workers default to 1: ONNX
 #                   Runtime's second thread spun between tiny embedding calls; it
-#                   sleeps now, and 2 measured no better end to end).
+#                   sleeps now, and 2 measured no better end to end);
+#  sqlite_sync=M[@events|@projections]  PRAGMA synchronous=M on the worker's eventsourcing
+#                   SQLite connections, or only those of one file (how the split between
+#                   the event store and the projections file was measured; the projections
+#                   file now always uses NORMAL, the event store follows MEMSTREAM_EVENT_STORE_SYNC);
+#  write_flock=1    writers of one SQLite file queue on a kernel file lock instead of
+#                   SQLite's sleeping busy handler (measured worse: a low-priority Fine
+#                   worker holding the lock delays the Fast stage more).
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
@@ -41,10 +48,39 @@ if "fetch_wait_ms" in opts:
     # a consumer-constructor patch here was overridden by it (what-ifs before 2026-11-24).
     from streams.faust_tuning import apply_consumer_tuning
     apply_consumer_tuning(int(opts["fetch_wait_ms"]))
+if "sqlite_sync" in opts:
+    import eventsourcing.sqlite as es
+    _create = es.SQLiteConnectionPool._create_connection
+    mode, _, only = opts["sqlite_sync"].partition("@")  # NORMAL, NORMAL@events, NORMAL@projections
+    def _create_with_sync(self, _create=_create, mode=mode, only=only):
+        conn = _create(self)
+        is_projections = self.db_name.endswith("-projections.sqlite")
+        if not only or only == ("projections" if is_projections else "events"):
+            conn._sqlite_conn.execute(f"PRAGMA synchronous={mode}")
+        return conn
+    es.SQLiteConnectionPool._create_connection = _create_with_sync
+if opts.get("write_flock") == "1":
+    import contextlib, fcntl, eventsourcing.sqlite as es
+    _transaction = es.SQLiteDatastore.transaction
+    @contextlib.contextmanager
+    def _flocked(self, *, commit, _transaction=_transaction):
+        if not commit:
+            with _transaction(self, commit=False) as cursor:
+                yield cursor
+            return
+        if not hasattr(self, "_bench_lock"):
+            self._bench_lock = open(self.pool.db_name + ".writelock", "a")
+        fcntl.flock(self._bench_lock, fcntl.LOCK_EX)
+        try:
+            with _transaction(self, commit=True) as cursor:
+                yield cursor
+        finally:
+            fcntl.flock(self._bench_lock, fcntl.LOCK_UN)
+    es.SQLiteDatastore.transaction = _flocked
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
