@@ -31,16 +31,17 @@ SYNC_MODES = ("full", "normal")
 def use_synchronous(factory: Any, mode: str) -> None:
     """Make every connection ``factory``'s SQLite datastore opens use ``mode``.
 
-    A no-op for other datastores (PostgreSQL) and for ``full``, SQLite's default.
-    Call it before the factory's first recorder: the pool opens connections lazily,
-    and the setting is per connection.
+    Set even for ``full``, the usual default, so the setting holds whatever default
+    the SQLite build has. A no-op for other datastores (PostgreSQL). Call it before
+    the factory's first recorder: the pool opens connections lazily, and the setting
+    is per connection.
     """
     if mode not in SYNC_MODES:
         raise ValueError(f"SQLite synchronous mode {mode!r}: choose one of {', '.join(SYNC_MODES)}")
     from eventsourcing.sqlite import SQLiteDatastore
 
     datastore = getattr(factory, "datastore", None)
-    if mode == "full" or not isinstance(datastore, SQLiteDatastore):
+    if not isinstance(datastore, SQLiteDatastore):
         return
     pool = datastore.pool
     create = pool._create_connection
