@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from domain.ports import IndexPoint, ScoredPoint, SearchFilter
-from projections.vector_index.payload import tombstones_by_version
+from projections.vector_index.payload import latest_per_id, latest_tombstones
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
@@ -235,10 +235,7 @@ class LexicalIndex:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
-        latest: dict[str, IndexPoint] = {}
-        for p in points:
-            if p.memory_id not in latest or p.version > latest[p.memory_id].version:
-                latest[p.memory_id] = p
+        latest = latest_per_id(points)
         if not latest:
             return
         with self._lock:
@@ -262,7 +259,7 @@ class LexicalIndex:
 
     def delete(self, tombstones: Sequence[tuple[str, int]]) -> None:
         """One transaction for the batch (a commit per memory cost the projection ~10 %)."""
-        latest = {mid: version for version, ids in tombstones_by_version(tombstones) for mid in ids}
+        latest = latest_tombstones(tombstones)
         if not latest:
             return
         with self._lock:

@@ -74,14 +74,19 @@ def latest_per_id(points: Sequence[IndexPoint]) -> dict[str, IndexPoint]:
     return latest
 
 
-def tombstones_by_version(tombstones: Sequence[tuple[str, int]]) -> list[tuple[int, list[str]]]:
-    """Deletes grouped by version, oldest first, each id once at its highest version
-    (engines check a conditional write against one version per request)."""
+def latest_tombstones(tombstones: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Each deleted id once, at its highest version in the batch."""
     latest: dict[str, int] = {}
     for mid, version in tombstones:
         latest[mid] = max(int(version), latest.get(mid, -1))
+    return latest
+
+
+def tombstones_by_version(tombstones: Sequence[tuple[str, int]]) -> list[tuple[int, list[str]]]:
+    """Deletes grouped by version, oldest first, each id once at its highest version
+    (engines check a conditional write against one version per request)."""
     groups: dict[int, list[str]] = {}
-    for mid, version in latest.items():
+    for mid, version in latest_tombstones(tombstones).items():
         groups.setdefault(version, []).append(mid)
     return sorted(groups.items())
 
