@@ -66,7 +66,7 @@ def test_the_event_store_fsyncs_every_commit_by_default(tmp_path: Path) -> None:
         store.close()
 
 
-def test_an_unknown_mode_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMSTREAM_EVENT_STORE_SYNC", "off")
     with pytest.raises(ValidationError, match="event_store_sync"):
         Settings()
