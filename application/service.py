@@ -108,9 +108,10 @@ class MemoryService:
         return outcome
 
     def record_batch(
-        self, items: Sequence[tuple[InputEnvelope, Cause]], extra: Sequence[Aggregate], tracking: Tracking
+        self, items: Sequence[tuple[InputEnvelope, Cause]], extra: Sequence[Aggregate],
+        tracking: Tracking | Sequence[Tracking],
     ) -> list[IngestOutcome]:
-        """Fast stage for consecutive records of one partition: one transaction, one position.
+        """Fast stage for a batch of records: one transaction, one position per partition.
 
         Raises IntegrityError when any envelope was recorded before; the caller then
         records them one by one (which recognises the duplicate). ``extra`` carries

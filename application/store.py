@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from application.gc_pause import collections_postponed
+from application.recorders import MORE_TRACKING
 from application.sqlite_sync import use_synchronous
 from domain.raw_input import UserDirectory
 
@@ -49,6 +50,7 @@ def persistence_env(url: str) -> dict[str, str]:
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
             "SINGLE_ROW_TRACKING": "y",
+            "PROCESS_RECORDER_TOPIC": "application.recorders:SQLiteBatchProcessRecorder",
         }
     if parsed.scheme in ("postgresql", "postgres"):
         query = parse_qs(parsed.query)
@@ -61,6 +63,7 @@ def persistence_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "SINGLE_ROW_TRACKING": "y",
             "POSTGRES_POOL_SIZE": "4",
+            "PROCESS_RECORDER_TOPIC": "application.recorders:PostgresBatchProcessRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
@@ -91,17 +94,20 @@ class MemoryStore(Application):
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
-    def save_tracked(self, aggregates: list[Aggregate], tracking: Tracking | None) -> int:
-        """Save every pending event of ``aggregates`` and the tracking position atomically.
+    def save_tracked(self, aggregates: list[Aggregate], tracking: Tracking | Sequence[Tracking] | None) -> int:
+        """Save every pending event of ``aggregates`` and the tracking position(s) atomically.
 
-        Raises eventsourcing's IntegrityError on an optimistic-concurrency conflict or
-        when the tracking position was already recorded (a redelivery).
+        Several positions (one per partition of a batch) are written in the same
+        transaction (application/recorders.py). Raises eventsourcing's IntegrityError
+        on an optimistic-concurrency conflict or when a position was already recorded
+        (a redelivery).
         """
-        processing_event: ProcessingEvent = ProcessingEvent(tracking=tracking)
-        processing_event.collect_events(*aggregates)
+        positions = [] if tracking is None else [tracking] if isinstance(tracking, Tracking) else list(tracking)
+        processing_event: ProcessingEvent = ProcessingEvent(tracking=positions[0] if positions else None)
+        processing_event.collect_events(*aggregates, **{MORE_TRACKING: positions[1:]})
         if not processing_event.events:
-            if tracking is not None:
-                self.track_only(tracking)
+            for position in positions:
+                self.track_only(position)
             return 0
         with collections_postponed():
             recordings = self._record(processing_event)

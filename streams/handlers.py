@@ -8,9 +8,11 @@ recognised by its tracked position; its hand-off to the Fine stage is re-sent,
 because the crash may have happened after the commit and before that send
 (refining twice is a no-op).
 
-Batches: consecutive records of one partition are recorded in one transaction
-with one position (the last offset), which is what makes the Fast path cheap; on
-any surprise (a duplicate, a conflict) the batch falls back to one record at a time.
+Batches: the Fast stage records a whole batch, whatever partitions it spans, in
+one transaction with one position per partition (its last offset): one lock and
+one commit per batch is what keeps the Fast path cheap and its latency short.
+The Fine stage batches per partition. On any surprise (a duplicate, a conflict)
+a batch falls back to one record at a time.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ class Handled:
     reason: str | None = None
 
 
+def _at(r: Record) -> tuple[str, int, int]:
+    """Where a record came from: its identity within one call."""
+    return r.topic, r.partition, r.offset
+
+
 def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -100,25 +107,28 @@ class RecordHandler:
         return Handled("duplicate" if outcome.duplicate else "processed", [self._handoff(envelope, r)])
 
     def on_messages(self, records: Sequence[Record]) -> list[Handled]:
-        return self._batched(records, self._message_run, self.on_message)
+        return self._batched(records, self._message_runs, self.on_message, across_partitions=True)
 
-    def _message_run(self, run: list[Record]) -> list[Handled]:
+    def _message_runs(self, runs: list[list[Record]]) -> list[Handled]:
+        """Every run (one per partition) in one transaction; dead letters go in it too."""
+        records = [r for run in runs for r in run]
         parsed: list[tuple[Record, Any]] = []
-        for r in run:
+        for r in records:
             try:
                 parsed.append((r, self._envelope(r)))
             except ValueError as e:
                 parsed.append((r, str(e)))
-        letters = {r.offset: self.box.letter(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
-                                             value=r.value, reason=p, error_type="invalid_record", stage="fast")
+        letters = {_at(r): self.box.letter(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                                           value=r.value, reason=p, error_type="invalid_record", stage="fast")
                    for r, p in parsed if isinstance(p, str)}
         good = [(r, p) for r, p in parsed if not isinstance(p, str)]
-        self.service.record_batch([p for _, p in good], list(letters.values()), self._tracking(run[-1]))
-        handled = {r.offset: Handled("processed", [self._handoff(p[0], r)]) for r, p in good}
+        self.service.record_batch([p for _, p in good], list(letters.values()),
+                                  [self._tracking(run[-1]) for run in runs])
+        handled = {_at(r): Handled("processed", [self._handoff(p[0], r)]) for r, p in good}
         for r, p in parsed:
             if isinstance(p, str):
-                handled[r.offset] = self._dead_handled(r, describe(letters[r.offset]), p)
-        return [handled[r.offset] for r in run]
+                handled[_at(r)] = self._dead_handled(r, describe(letters[_at(r)]), p)
+        return [handled[_at(r)] for r in records]
 
     # -- fine hand-offs ----------------------------------------------------------------------
     def _fine_request(self, r: Record) -> tuple[str, str, Cause]:
@@ -147,7 +157,7 @@ class RecordHandler:
         return Handled("duplicate" if result.skipped else "processed")
 
     def on_fines(self, records: Sequence[Record]) -> list[Handled]:
-        return self._batched(records, self._fine_run, self.on_fine)
+        return self._batched(records, lambda runs: self._fine_run(runs[0]), self.on_fine)
 
     def _fine_run(self, run: list[Record]) -> list[Handled]:
         """Refine in segments of distinct users (a user's inputs must see each other's effects)."""
@@ -190,25 +200,34 @@ class RecordHandler:
     def _tracking(r: Record) -> Any:
         return kafka_tracking(r.topic, r.partition, r.offset)
 
-    def _batched(self, records: Sequence[Record], run_batch: Callable[[list[Record]], list[Handled]],
-                 one: Callable[[Record], Handled]) -> list[Handled]:
-        """Per partition: skip nothing, batch the records not yet tracked, fall back on surprise."""
-        out: list[Handled] = []
+    def _batched(self, records: Sequence[Record], run_batch: Callable[[list[list[Record]]], list[Handled]],
+                 one: Callable[[Record], Handled], across_partitions: bool = False) -> list[Handled]:
+        """Batch the runs (one per partition) holding no redelivered record; the rest, and
+        any batch that fails (a duplicate event_id, a conflict), go one record at a time.
+
+        ``across_partitions``: all clean runs in one ``run_batch`` call (one transaction);
+        otherwise one call per run of at least two records. Results come back in the
+        order of ``records``.
+        """
+        out: dict[tuple[str, int, int], Handled] = {}
+        clean: list[list[Record]] = []
         ordered = sorted(records, key=lambda r: (r.topic, r.partition))  # stable: offsets stay in order
-        for (topic, partition), group in groupby(ordered, key=lambda r: (r.topic, r.partition)):
+        for _, group in groupby(ordered, key=lambda r: (r.topic, r.partition)):
             run = list(group)
             done = self.store.process_recorder.max_tracking_id(self._tracking(run[0]).application_name) or 0
-            fresh = [r for r in run if r.offset + 1 > done]
-            if len(fresh) < 2 or len(fresh) != len(run):
-                out += [one(r) for r in run]  # redeliveries and singles take the careful path
-                continue
+            if any(r.offset + 1 <= done for r in run) or (len(run) < 2 and not across_partitions):
+                out.update((_at(r), one(r)) for r in run)  # redeliveries and singles take the careful path
+            else:
+                clean.append(run)
+        for runs in ([clean] if across_partitions and clean else [[run] for run in clean]):
+            batch = [r for run in runs for r in run]
             try:
-                out += run_batch(run)
+                out.update(zip(map(_at, batch), run_batch(runs)))
             except Exception as e:  # noqa: BLE001 - e.g. a re-published event_id: go one by one
-                log.info("batch of %d from %s[%d] falls back to single records: %r",
-                         len(run), run[0].topic, run[0].partition, e)
-                out += [one(r) for r in run]
-        return out
+                log.info("batch of %d from %s falls back to single records: %r", len(batch),
+                         ", ".join(f"{run[0].topic}[{run[0].partition}]" for run in runs), e)
+                out.update((_at(r), one(r)) for r in batch)
+        return [out[_at(r)] for r in records]
 
     def _dead(self, r: Record, reason: str, error_type: str, stage: str) -> Handled:
         letter = self.box.record(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key, value=r.value,

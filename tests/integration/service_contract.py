@@ -116,6 +116,31 @@ class ServiceContract:
         assert runtime.store.is_tracked(kafka_tracking("memstream.messages", 2, 40))
         assert not runtime.store.is_tracked(kafka_tracking("memstream.messages", 2, 42))
 
+    def test_a_batch_records_the_position_of_every_partition_it_spans(self, runtime):
+        topic = "memstream.messages"
+        items = [(envelope("p0", V1[1], V1[2]), Cause(event_ids=("p0",), topic=topic, partition=0, offset=7)),
+                 (envelope("p3", V2[1], V2[2], user="bob"),
+                  Cause(event_ids=("p3",), topic=topic, partition=3, offset=2))]
+        outcomes = runtime.service.record_batch(items, [], [kafka_tracking(topic, 0, 7), kafka_tracking(topic, 3, 2)])
+        assert [o.event_id for o in outcomes] == ["p0", "p3"] and all(o.episodes for o in outcomes)
+        assert runtime.store.is_tracked(kafka_tracking(topic, 0, 7))
+        assert runtime.store.is_tracked(kafka_tracking(topic, 3, 2))
+        assert not runtime.store.is_tracked(kafka_tracking(topic, 3, 3))
+        assert not runtime.store.is_tracked(kafka_tracking(topic, 1, 0))
+
+    def test_a_failed_batch_records_no_position_at_all(self, runtime):
+        topic = "memstream.messages"
+        runtime.service.record_input(envelope(*V1))
+        head = runtime.store.recorder.max_notification_id()
+        items = [(envelope("fresh", V2[1], V2[2], user="bob"), Cause(event_ids=("fresh",))),
+                 (envelope(*V1), Cause(event_ids=(V1[0],)))]  # recorded before: the batch must fail
+        with pytest.raises(IntegrityError):
+            runtime.service.record_batch(items, [], [kafka_tracking(topic, 1, 5), kafka_tracking(topic, 2, 9)])
+        assert runtime.store.recorder.max_notification_id() == head
+        assert not runtime.store.is_tracked(kafka_tracking(topic, 1, 5))
+        assert not runtime.store.is_tracked(kafka_tracking(topic, 2, 9))
+        assert runtime.service.raw_input("fresh") is None
+
     def test_users_do_not_share_memories(self, runtime):
         runtime.service.ingest(envelope(*V1))
         runtime.service.ingest(envelope("b1", V2[1], V2[2], user="bob"))

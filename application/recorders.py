@@ -1,0 +1,41 @@
+"""Process recorders that write several Kafka positions in one transaction.
+
+Why: a Fast-stage batch holds records of several partitions, and each partition
+has its own tracking row. eventsourcing's process recorders write one
+``Tracking`` with the events; one transaction per partition meant one lock
+acquisition and one fsync each, and under load the Fast stage queued behind its
+own commits (traced at 200 msg/s: commit p50 1.3 ms, p99 10 ms, three or four
+of them per batch). These recorders also write the positions passed as
+``more_tracking``, in the same transaction: all or none, as before.
+
+Selected through eventsourcing's ``PROCESS_RECORDER_TOPIC`` (application/store.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteProcessRecorder
+
+MORE_TRACKING = "more_tracking"
+
+
+def _more(kwargs: dict[str, Any]) -> Sequence[Tracking]:
+    return kwargs.get(MORE_TRACKING) or ()
+
+
+class SQLiteBatchProcessRecorder(SQLiteProcessRecorder):
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        for tracking in _more(kwargs):
+            self._insert_tracking(c, tracking)
+        return notification_ids
+
+
+class PostgresBatchProcessRecorder(PostgresProcessRecorder):
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        for tracking in _more(kwargs):
+            self._insert_tracking(curs, tracking=tracking)
+        super()._insert_events(curs, stored_events, **kwargs)
