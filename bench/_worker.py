@@ -36,7 +36,10 @@ from bench._common import ROOT
 #                   earlier version of this what-if, before the code chose either;
 #  write_flock=1    writers of one SQLite file queue on a kernel file lock instead of
 #                   SQLite's sleeping busy handler (measured worse: a low-priority Fine
-#                   worker holding the lock delays the Fast stage more).
+#                   worker holding the lock delays the Fast stage more);
+#  trace_tx=1       every SQLite write transaction of each worker is logged (wall, thread
+#                   CPU, the first write's wait for the lock, the commit) to
+#                   tx-<role>.jsonl in the data dir: see bench/_tx_trace.py.
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
@@ -79,10 +82,13 @@ if opts.get("write_flock") == "1":
         finally:
             fcntl.flock(self._bench_lock, fcntl.LOCK_UN)
     es.SQLiteDatastore.transaction = _flocked
+if opts.get("trace_tx") == "1":
+    import bench._tx_trace
+    bench._tx_trace.install(os.environ["MEMSTREAM_DATA_DIR"], os.environ["BENCH_ROLE"])
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
