@@ -78,3 +78,7 @@ def report(r: dict[str, Any]) -> None:
                 print(f"\nprofile of worker {role}, thread {lane} ({data['samples']} samples), % of its samples:")
                 for key in ("stages_pct", "operations_pct"):
                     print(f"  {key}: {json.dumps(data[key], ensure_ascii=False)}")
+    for role, threads in r.get("tx_trace", {}).items():
+        print(f"\nwrite transactions of worker {role} (ms as p50 / p99 / max, the whole run):")
+        for thread, data in threads.items():
+            print(f"  {thread}: {json.dumps(data)}")

@@ -39,7 +39,10 @@ from bench._common import ROOT
 #                   worker holding the lock delays the Fast stage more);
 #  trace_tx=1       every SQLite write transaction of each worker is logged (wall, thread
 #                   CPU, the first write's wait for the lock, the commit) to
-#                   tx-<role>.jsonl in the data dir: see bench/_tx_trace.py.
+#                   tx-<role>.jsonl in the data dir: see bench/_tx_trace.py;
+#  bg_checkpoint=1  no automatic WAL checkpoint on the worker's eventsourcing
+#                   connections; a passive checkpoint every 200 ms from a thread instead
+#                   (removed the 12-31 ms checkpoint commits, but p99 did not improve).
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
@@ -82,13 +85,35 @@ if opts.get("write_flock") == "1":
         finally:
             fcntl.flock(self._bench_lock, fcntl.LOCK_UN)
     es.SQLiteDatastore.transaction = _flocked
+if opts.get("bg_checkpoint") == "1":
+    import sqlite3, threading, time as _time, eventsourcing.sqlite as es
+    _files = set()
+    _create = es.SQLiteConnectionPool._create_connection
+    def _create_no_autockpt(self, _create=_create):
+        connection = _create(self)
+        connection._sqlite_conn.execute("PRAGMA wal_autocheckpoint=0")
+        _files.add(self.db_name)
+        return connection
+    es.SQLiteConnectionPool._create_connection = _create_no_autockpt
+    def _checkpoint_forever():
+        conns = {}
+        while True:
+            _time.sleep(0.2)
+            for name in list(_files):
+                if name not in conns:
+                    conns[name] = sqlite3.connect(name, check_same_thread=False, timeout=0.1)
+                try:
+                    conns[name].execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.OperationalError:
+                    pass
+    threading.Thread(target=_checkpoint_forever, daemon=True, name="bench-checkpointer").start()
 if opts.get("trace_tx") == "1":
     import bench._tx_trace
     bench._tx_trace.install(os.environ["MEMSTREAM_DATA_DIR"], os.environ["BENCH_ROLE"])
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx", "bg_checkpoint")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:

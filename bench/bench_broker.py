@@ -41,6 +41,7 @@ from streams.topics import ensure_topics, topic_specs_for
 
 from bench._broker_parts import Observer, in_thread, paced_publish, records_of
 from bench._profile import summarize_profile, thread_names
+from bench._tx_trace import summarize as summarize_trace
 from bench._worker import WHAT_IFS, Worker, parse_what_if, thread_cpu
 from bench._broker_report import TARGET_FAST_RATE, TARGET_P99_MS, plot, report
 from bench._common import RESULTS, cpu_seconds, machine, make_envelopes, pct, write_result
@@ -271,6 +272,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 cpu = result.get(phase, {}).get("worker_threads_cpu_s", {})
                 result.get(phase, {})["worker_threads_cpu_s"] = {
                     f"{k} ({names[k]})" if k in names else k: v for k, v in cpu.items()}
+        traces = sorted((workdir / "data").glob("tx-*.jsonl"))  # --what-if trace_tx=1
+        if traces:
+            result["tx_trace"] = {t.stem[3:]: summarize_trace(t) for t in traces}
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:

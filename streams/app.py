@@ -32,7 +32,7 @@ ROLES = ("all", "agents", "fast", "fine")
 each (separate processes use both cores). ``--role projections`` needs no consumer: see
 streams/projection_loop.py."""
 HANDLE_ATTEMPTS = 5
-BATCH_MAX = 200  # records per take; one transaction per partition within it
+BATCH_MAX = 200  # records per take; the Fast stage writes a take in one transaction
 BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
 EXIT_REDELIVER = 75  # EX_TEMPFAIL: a supervisor should restart the worker
 
