@@ -79,6 +79,8 @@ def report(r: dict[str, Any]) -> None:
                 for key in ("stages_pct", "operations_pct"):
                     print(f"  {key}: {json.dumps(data[key], ensure_ascii=False)}")
     for role, threads in r.get("tx_trace", {}).items():
-        print(f"\nwrite transactions of worker {role} (ms as p50 / p99 / max, the whole run):")
+        print(f"\nwrite transactions of worker {role}, the whole run (ms):")
         for thread, data in threads.items():
-            print(f"  {thread}: {json.dumps(data)}")
+            print(f"  {thread}:")
+            for key, stats in data.items():
+                print(f"    {key}: {json.dumps(stats)}")

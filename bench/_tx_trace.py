@@ -72,15 +72,13 @@ def install(data_dir: str, role: str) -> None:
 
 
 def summarize(path: Path) -> dict[str, Any]:
-    """Per thread: count, and p50 / p99 / max of wall, CPU, lock wait and commit (ms)."""
+    """Per thread: how many transactions, and percentiles of wall, CPU, lock wait and commit (ms)."""
+    from bench._common import pct
+
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     out: dict[str, Any] = {}
     for thread in sorted({r["thread"] for r in rows}):
         mine = [r for r in rows if r["thread"] == thread]
-
-        def pct(key: str) -> list[float]:
-            v = sorted(r[key] or 0.0 for r in mine)
-            return [round(v[len(v) // 2], 2), round(v[min(len(v) - 1, int(0.99 * len(v)))], 2), round(v[-1], 2)]
-
-        out[thread] = {"n": len(mine), **{k: pct(k) for k in ("wall_ms", "cpu_ms", "lock_ms", "commit_ms")}}
+        out[thread] = {k: pct([r[k] or 0.0 for r in mine], scale=1.0, digits=2)
+                       for k in ("wall_ms", "cpu_ms", "lock_ms", "commit_ms")}
     return out
