@@ -219,7 +219,11 @@ class RecordHandler:
                 out.update((_at(r), one(r)) for r in run)  # redeliveries and singles take the careful path
             else:
                 clean.append(run)
-        for runs in ([clean] if across_partitions and clean else [[run] for run in clean]):
+        if across_partitions:
+            batches = [clean] if clean else []
+        else:
+            batches = [[run] for run in clean]
+        for runs in batches:
             batch = [r for run in runs for r in run]
             try:
                 out.update(zip(map(_at, batch), run_batch(runs)))
