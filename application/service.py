@@ -168,10 +168,8 @@ class MemoryService:
             return result
         raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
 
-    def refine_batch(
-        self, items: Sequence[tuple[str, Cause]], tracking: Tracking | Sequence[Tracking],
-    ) -> list[RefineResult]:
-        """Fine stage for inputs of *distinct users* in one transaction, one position per partition.
+    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking) -> list[RefineResult]:
+        """Fine stage for inputs of *distinct users* in one transaction, one position.
 
         Distinct users keep the plans independent (each reads its own directory and
         memories). Raises on any conflict or error; the caller then goes one by one.

@@ -11,8 +11,8 @@ because the crash may have happened after the commit and before that send
 Batches: the Fast stage records a whole batch, whatever partitions it spans, in
 one transaction with one position per partition (its last offset): one lock and
 one commit per batch is what keeps the Fast path cheap and its latency short.
-The Fine stage batches across partitions too, in segments of distinct users. On
-any surprise (a duplicate, a conflict) a batch falls back to one record at a time.
+The Fine stage batches per partition. On any surprise (a duplicate, a conflict)
+a batch falls back to one record at a time.
 """
 
 from __future__ import annotations
@@ -157,32 +157,25 @@ class RecordHandler:
         return Handled("duplicate" if result.skipped else "processed")
 
     def on_fines(self, records: Sequence[Record]) -> list[Handled]:
-        return self._batched(records, self._fine_runs, self.on_fine, across_partitions=True)
+        return self._batched(records, lambda runs: self._fine_run(runs[0]), self.on_fine)
 
-    def _fine_runs(self, runs: list[list[Record]]) -> list[Handled]:
-        """Refine in segments of distinct users (a user's inputs must see each other's effects).
-
-        The runs of every partition are refined together: a user's hand-offs all come from
-        one partition (they are keyed by user), so a segment may span partitions and is
-        one transaction with one position per partition it covers.
-        """
-        records = [r for run in runs for r in run]
-        requests = [self._fine_request(r) for r in records]  # a bad one raises: one by one then
+    def _fine_run(self, run: list[Record]) -> list[Handled]:
+        """Refine in segments of distinct users (a user's inputs must see each other's effects)."""
+        requests = [self._fine_request(r) for r in run]  # a bad one raises: one by one then
         if not all(user for _, user, _ in requests):
             raise ValueError("a hand-off without user_id")
         out: list[Handled] = []
         start = 0
-        while start < len(records):
+        while start < len(run):
             end, seen = start, set()
-            while end < len(records) and requests[end][1] not in seen:
+            while end < len(run) and requests[end][1] not in seen:
                 seen.add(requests[end][1])
                 end += 1
             if end - start == 1:
-                out.append(self.on_fine(records[start]))
+                out.append(self.on_fine(run[start]))
             else:
-                last = {(r.topic, r.partition): r for r in records[start:end]}  # the last record wins
                 results = self.service.refine_batch([(e, c) for e, _, c in requests[start:end]],
-                                                    [self._tracking(r) for r in last.values()])
+                                                    self._tracking(run[end - 1]))
                 out += [Handled("duplicate" if x.skipped else "processed") for x in results]
             start = end
         return out

@@ -1,4 +1,4 @@
-"""The Fast and Fine stages' batches, on a real SQLite event store, without a broker.
+"""The Fast stage's batches, on a real SQLite event store, without a broker.
 
 A batch from Faust spans several partitions. It is recorded in one transaction
 with one position per partition; a partition holding a redelivered record takes
@@ -15,11 +15,9 @@ import pytest
 from application.bootstrap import build_runtime
 from application.settings import Settings
 from application.store import kafka_tracking
-from domain.raw_input import raw_input_id
 from streams.handlers import Record, RecordHandler
 
 TOPIC = "memstream.messages"
-FINE = "memstream.fine"
 
 
 def record(partition: int, offset: int, user: str, text: str = "今天去了公园") -> Record:
@@ -89,43 +87,3 @@ def test_a_batch_with_an_event_recorded_before_falls_back_and_loses_nothing(hand
     assert [h.status for h in handled] == ["duplicate", "processed"]
     assert handler.store.is_tracked(kafka_tracking(TOPIC, 2, 5))
     assert handler.store.is_tracked(kafka_tracking(TOPIC, 1, 0))
-
-
-def handoffs(handler, records: list[Record]) -> list[Record]:
-    """The Fast stage's hand-offs for ``records``, as the Fine topic would deliver them
-    (same partition as the message, offsets counted per partition)."""
-    handled = handler.on_messages(records)
-    next_offset: dict[int, int] = {}
-    out = []
-    for r, h in zip(records, handled):
-        offset = next_offset.get(r.partition, 0)
-        next_offset[r.partition] = offset + 1
-        out.append(Record(FINE, r.partition, offset, r.key, h.outgoing[0].value))
-    return out
-
-
-def test_fine_hand_offs_of_three_partitions_are_one_transaction(handler):
-    fines = handoffs(handler, [record(0, 0, "ann", "我喜欢喝绿茶"), record(1, 0, "bob", "我住在上海"),
-                               record(2, 0, "cid", "我养了一只猫")])
-    inserts = CountingInserts(handler.store.recorder)
-    handled = handler.on_fines(fines)
-    assert [h.status for h in handled] == ["processed"] * 3
-    assert inserts.calls == 1
-    for partition in (0, 1, 2):
-        assert handler.store.is_tracked(kafka_tracking(FINE, partition, 0))
-        assert not handler.store.is_tracked(kafka_tracking(FINE, partition, 1))
-    assert all(handler.store.repository.get(raw_input_id(f"ev-{p}-0")).is_refined for p in (0, 1, 2))
-    assert [h.status for h in handler.on_fines(fines)] == ["duplicate"] * 3  # redelivered: nothing twice
-    assert inserts.calls == 1
-
-
-def test_a_user_seen_twice_splits_the_fine_batch_where_it_repeats(handler):
-    fines = handoffs(handler, [record(0, 0, "ann", "我喜欢喝绿茶"), record(1, 0, "bob", "我住在上海"),
-                               record(0, 1, "ann", "我其实更喜欢喝红茶")])
-    inserts = CountingInserts(handler.store.recorder)
-    handled = handler.on_fines(fines)
-    assert [h.status for h in handled] == ["processed"] * 3
-    # Partition 0 runs first: [ann@0, ann@1] then bob; ann repeats, so ann@0 | ann@1 + bob.
-    assert inserts.calls == 2
-    assert handler.store.is_tracked(kafka_tracking(FINE, 0, 1))
-    assert handler.store.is_tracked(kafka_tracking(FINE, 1, 0))
