@@ -4,17 +4,21 @@ because loading the embedding model costs a second or two."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from application.settings import Settings
 from domain.ports import Embedder, VectorIndex
+from projections.embedding import model_identity
 from projections.embedding.embedder import build_embedder
 from projections.hybrid import HybridIndex
 from projections.lexical_index import LexicalIndex
 from projections.search import MemorySearch
 from projections.timeline_view import TimelineView
 from projections.vector_index import open_vector_index
-from projections.vector_projection import VectorProjector
+from projections.vector_projection import VectorProjector, replaced_model
+
+log = logging.getLogger(__name__)
 
 
 def open_embedder(settings: Settings) -> Embedder:
@@ -43,17 +47,24 @@ class ReadSide:
     @classmethod
     def open(cls, settings: Settings, timeline: TimelineView, embedder: Embedder | None = None) -> "ReadSide":
         embedder = embedder or open_embedder(settings)
-        dense = open_vector_index(settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim)
+        replaced = replaced_model(timeline, embedder)
+        if replaced:
+            log.warning("the vector index was built with model %s, the embedder is %s: rebuilding it "
+                        "from the event log", replaced, model_identity(embedder))
+        dense = open_vector_index(settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim,
+                                  fresh=bool(replaced))
         if settings.qdrant_url:
             # A shared server: the lexical SQLite file would be per process, so dense only.
             projector = VectorProjector(timeline, dense, embedder)
-            if getattr(dense, "reset_on_open", False):  # emptied for a layout upgrade
+            if replaced or getattr(dense, "reset_on_open", False):  # emptied for a layout upgrade
                 projector.clear()
+            projector.record_model()
             return cls(embedder, dense, projector, MemorySearch(query_embedder(embedder), dense))
         index = HybridIndex(dense, LexicalIndex(settings.data_dir / "lexical.sqlite"))
         projector = VectorProjector(timeline, index, embedder)
-        if not index.in_step():  # e.g. a data dir projected before the lexical index existed
+        if replaced or not index.in_step():  # e.g. a data dir projected before the lexical index existed
             projector.clear()  # the next catch-up rebuilds both from the event log
+        projector.record_model()
         return cls(embedder, index, projector, MemorySearch(query_embedder(embedder), index, lexical=index.lexical))
 
     def close(self) -> None:

@@ -154,6 +154,15 @@ class TimelineView(TrackingRecorder):
         if (self.max_tracking_id(name) or 0) < notification_id:
             self.insert_tracking(Tracking(name, notification_id))
 
+    def meta(self, name: str) -> str | None:
+        """A projection's note about itself (e.g. which model made the vector index)."""
+        rows = self._execute("SELECT value FROM timeline_meta WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._write([("INSERT INTO timeline_meta (name, value) VALUES (?, ?)"
+                      " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))], None)
+
     @abstractmethod
     def _tracking_table(self) -> str: ...
 
@@ -165,6 +174,7 @@ _TABLES = [
     " kind TEXT NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,"
     " view TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS timeline_current_user ON timeline_current (user_id, status)",
+    "CREATE TABLE IF NOT EXISTS timeline_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 
 

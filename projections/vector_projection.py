@@ -14,10 +14,31 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from domain.ports import Embedder, IndexPoint, VectorIndex
+from projections.embedding import model_identity
 from projections.timeline import Folded
 from projections.timeline_view import TimelineView
 
 TRACKING_NAME = "projection:vector"
+MODEL_KEY = "projection:vector:model"
+"""Timeline meta entry: which model made the index's vectors (``model_identity``)."""
+
+
+def replaced_model(timeline: TimelineView, embedder: Embedder) -> str | None:
+    """The model the vector index was built with when that is not ``embedder``'s, else None.
+
+    Why: a query vector compared with vectors of another model (another model name,
+    or other weights under the same name) ranks nonsense without any error, and a
+    model of another dimension cannot even open the old index. Such an index is
+    rebuilt from the event log. An index projected before the model was recorded
+    counts as replaced ("unrecorded"): rebuilding it costs a cache lookup per memory
+    when the model did not change.
+    """
+    made_by = timeline.meta(MODEL_KEY)
+    if made_by == model_identity(embedder):
+        return None
+    if made_by is None and not timeline.max_tracking_id(TRACKING_NAME):
+        return None  # nothing projected yet
+    return made_by or "unrecorded"
 
 
 class TimelineBehindError(RuntimeError):
@@ -104,3 +125,9 @@ class VectorProjector:
     def clear(self) -> None:
         self.index.clear()
         self.timeline.reset_position(TRACKING_NAME)
+
+    def record_model(self) -> None:
+        """Note this projector's model as the index's (after any clear it needed)."""
+        made_by = model_identity(self.embedder)
+        if self.timeline.meta(MODEL_KEY) != made_by:
+            self.timeline.set_meta(MODEL_KEY, made_by)

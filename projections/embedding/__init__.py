@@ -11,6 +11,18 @@ package is cheap.
 
 from __future__ import annotations
 
+from typing import Any
+
 DEFAULT_MODEL = "use-multilingual-v3"
 
-__all__ = ["DEFAULT_MODEL"]
+
+def model_identity(embedder: Any) -> str:
+    """Which model makes an embedder's vectors: its name, plus the weights' revision
+    when known (``name@revision``). Vectors of two identities must never be mixed:
+    the content-hash cache keys by it and the vector index records it."""
+    inner = getattr(embedder, "inner", embedder)  # past a cache wrapper
+    revision = getattr(inner, "revision", None)
+    return f"{inner.name}@{revision}" if revision else str(inner.name)
+
+
+__all__ = ["DEFAULT_MODEL", "model_identity"]

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from projections.embedding import model_identity
+
 _CHUNK = 500  # parameters per IN (...) lookup; well under SQLite's variable limit
 
 
@@ -33,8 +35,7 @@ class CachedEmbedder:
         self.inner = inner
         self.name: str = inner.name
         self.dim: int = int(inner.dim)
-        revision = getattr(inner, "revision", None)
-        self._namespace = f"{self.name}@{revision}" if revision else self.name
+        self._namespace = model_identity(inner)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()

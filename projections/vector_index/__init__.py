@@ -19,15 +19,17 @@ __all__ = ["EdgeVectorIndex", "QdrantClientIndex", "open_vector_index"]
 
 
 def open_vector_index(
-    url: str | None, path: Path, dim: int, collection: str = "memories"
+    url: str | None, path: Path, dim: int, collection: str = "memories", fresh: bool = False
 ) -> VectorIndex:
     """Pick the adapter from configuration.
 
     ``url`` unset/empty -> ``EdgeVectorIndex`` in ``path``; ``"local"`` -> qdrant-client
     local mode persisted in ``path``; anything else -> ``QdrantClient(url=url)``.
+    ``fresh``: drop what the index holds before opening it (vectors of another model,
+    perhaps of another dimension, which could not be opened).
     """
     if not url:
-        return EdgeVectorIndex(Path(path), dim)
+        return EdgeVectorIndex(Path(path), dim, fresh=fresh)
     from qdrant_client import QdrantClient
 
     if url == "local":
@@ -35,4 +37,4 @@ def open_vector_index(
         client = QdrantClient(path=str(path))
     else:
         client = QdrantClient(url=url)
-    return QdrantClientIndex(client, collection, dim)
+    return QdrantClientIndex(client, collection, dim, fresh=fresh)

@@ -66,10 +66,12 @@ class EdgeVectorIndex:
     for the threads of that process, so the batch needs no conditional write.
     """
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, *, fresh: bool = False) -> None:
         self.path = Path(path)
         self.dim = int(dim)
         self._shard_dir = self.path / "shard"
+        if fresh:
+            shutil.rmtree(self._shard_dir, ignore_errors=True)
         self._lock = threading.RLock()
         self._shard: qe.EdgeShard | None = self._open()
         self.reset_on_open = False

@@ -76,10 +76,12 @@ class QdrantClientIndex:
 
     ``close_client``: whether ``close()`` also closes the client (the factory hands
     the index a client of its own; local mode holds a file lock until closed).
+    ``fresh``: drop the collection first (its vectors came from another model).
     """
 
     def __init__(
-        self, client: QdrantClient, collection: str, dim: int, *, close_client: bool = True
+        self, client: QdrantClient, collection: str, dim: int, *, close_client: bool = True,
+        fresh: bool = False,
     ) -> None:
         self.client = client
         self.collection = collection
@@ -87,6 +89,8 @@ class QdrantClientIndex:
         self._close_client = close_client
         self._closed = False
         self._lock = threading.RLock()
+        if fresh and self.client.collection_exists(self.collection):
+            self.client.delete_collection(self.collection)
         self._ensure_collection()
         self.reset_on_open = False
         """True when the collection held points of an older payload layout and was

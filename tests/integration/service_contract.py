@@ -147,6 +147,13 @@ class ServiceContract:
         assert "上海" in self.profile_of(runtime, "xiaoyi")["content"]
         assert "上海" not in self.profile_of(runtime, "bob")["content"]
 
+    def test_a_projection_note_is_kept_and_replaced_in_place(self, runtime):
+        """Where the vector projection records which model made its index."""
+        assert runtime.timeline.meta("test:note") is None
+        runtime.timeline.set_meta("test:note", "model-a")
+        runtime.timeline.set_meta("test:note", "model-b")
+        assert runtime.timeline.meta("test:note") == "model-b"
+
     def test_concurrent_refines_of_one_user_are_serialised(self, url, tmp_path):
         a, b = self.open(url, tmp_path), self.open(url, tmp_path)
         try:

@@ -1,13 +1,20 @@
 """The read side with the real embedding model and the embedded index:
-current versions only, tenant isolation, replay equivalence, version guard."""
+current versions only, tenant isolation, replay equivalence, version guard, and
+an index rebuilt when the embedding model changes."""
 
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
 import pytest
 
 from application.bootstrap import build_runtime
 from application.settings import Settings
 from extraction.rule_extractor import RuleBasedExtractor
+from projections.embedding import model_identity
+from projections.read_side import ReadSide
+from projections.vector_projection import MODEL_KEY
 from projections.follower import catch_up, catch_up_together
 from tests.integration.service_contract import TABLE, V1, V2, envelope
 from tests.support.fakes import TableFinder
@@ -103,4 +110,54 @@ def test_one_pass_with_a_projection_ahead_or_behind(runtime, cleared):
     done = catch_up_together(runtime.store, timeline, [vector], batch_size=3)
     assert timeline.position() == vector.position() == head
     assert (done["timeline"] > 0, done["vector"] > 0) == ((cleared == "timeline"), (cleared == "vector"))
+    assert _search_all(runtime) == before
+
+
+class OtherModel:
+    """A stand-in for another embedding model: its own name and a dimension the real
+    model's index could not even open (deterministic vectors, L2-normalised)."""
+
+    name = "other-model"
+    dim = 8
+
+    def embed(self, texts):
+        rows = [[float((zlib.crc32(t.encode()) >> (4 * i)) % 7 + 1) for i in range(self.dim)] for t in texts]
+        vectors = np.asarray(rows, dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _reopen(runtime, embedder) -> ReadSide:
+    runtime.read_side.close()
+    runtime._read_side = ReadSide.open(runtime.settings, runtime.timeline, embedder)
+    return runtime._read_side
+
+
+def test_reopening_with_the_same_model_keeps_the_index(runtime):
+    head, count = runtime.read_side.projector.position(), runtime.read_side.index.count()
+    assert head > 0 and runtime.timeline.meta(MODEL_KEY) == model_identity(runtime.embedder)
+    reopened = _reopen(runtime, runtime.embedder)
+    assert (reopened.projector.position(), reopened.index.count()) == (head, count)
+
+
+def test_another_model_rebuilds_the_index_with_its_own_vectors(runtime):
+    before, real = _search_all(runtime), runtime.embedder
+    count = runtime.read_side.index.count()
+    other = _reopen(runtime, OtherModel())
+    assert (other.projector.position(), other.index.count()) == (0, 0)  # no vectors of the old model left
+    catch_up(runtime.store, other.projector)
+    assert other.index.count() == count
+    assert runtime.timeline.meta(MODEL_KEY) == "other-model"
+    back = _reopen(runtime, real)  # and back again: rebuilt once more, same answers as before
+    assert back.projector.position() == 0
+    catch_up(runtime.store, back.projector)
+    assert _search_all(runtime) == before
+    assert runtime.timeline.meta(MODEL_KEY) == model_identity(real)
+
+
+def test_an_index_projected_before_models_were_recorded_is_rebuilt(runtime):
+    before = _search_all(runtime)
+    runtime.timeline._write([("DELETE FROM timeline_meta", ())], None)
+    reopened = _reopen(runtime, runtime.embedder)
+    assert reopened.projector.position() == 0
+    catch_up(runtime.store, reopened.projector)
     assert _search_all(runtime) == before

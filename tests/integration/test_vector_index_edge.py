@@ -18,6 +18,9 @@ class TestEdgeVectorIndex(VectorIndexContract):
     def make_index(self, tmp_path: Path) -> EdgeVectorIndex:
         return EdgeVectorIndex(tmp_path / "edge", DIM)
 
+    def open_fresh(self, tmp_path: Path, dim: int) -> EdgeVectorIndex:
+        return EdgeVectorIndex(tmp_path / "edge", dim, fresh=True)
+
     def write_raw(self, index, memory_id, vector, payload):
         import qdrant_edge as qe
 

@@ -18,6 +18,9 @@ class TestQdrantClientIndex(VectorIndexContract):
     def make_index(self, tmp_path: Path) -> QdrantClientIndex:
         return QdrantClientIndex(QdrantClient(path=str(tmp_path / "qdrant")), "memories", DIM)
 
+    def open_fresh(self, tmp_path: Path, dim: int) -> QdrantClientIndex:
+        return QdrantClientIndex(QdrantClient(path=str(tmp_path / "qdrant")), "memories", dim, fresh=True)
+
     def write_raw(self, index, memory_id, vector, payload):
         from qdrant_client import models as qm
 

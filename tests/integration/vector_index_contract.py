@@ -28,6 +28,10 @@ class VectorIndexContract:
     def make_index(self, tmp_path: Path) -> VectorIndex:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def open_fresh(self, tmp_path: Path, dim: int) -> VectorIndex:  # pragma: no cover - abstract
+        """Open the index ``make_index`` persisted with ``fresh=True`` and this dimension."""
+        raise NotImplementedError
+
     def write_raw(self, index: VectorIndex, memory_id: str, vector: list[float],
                   payload: dict) -> None:  # pragma: no cover - abstract
         """Store a point with exactly this payload, bypassing the adapter's layout."""
@@ -42,6 +46,19 @@ class VectorIndexContract:
         idx = self.make_index(tmp_path)
         yield idx
         idx.close()
+
+    def test_a_fresh_open_drops_the_old_vectors_even_of_another_dimension(self, tmp_path, rng):
+        """What a change of embedding model needs (projections/read_side.py)."""
+        old = self.make_index(tmp_path)
+        old.upsert([self.point(rng), self.point(rng)])
+        old.close()
+        new = self.open_fresh(tmp_path, DIM * 2)
+        try:
+            assert new.count() == 0
+            new.upsert([self.point(rng, vector=unit(rng.normal(size=DIM * 2)))])
+            assert new.count() == 1
+        finally:
+            new.close()
 
     # -- helpers -----------------------------------------------------------------
 
