@@ -43,6 +43,8 @@ from bench._common import ROOT
 #  bg_checkpoint=1  no automatic WAL checkpoint on the worker's eventsourcing
 #                   connections; a passive checkpoint every 200 ms from a thread instead
 #                   (removed the 12-31 ms checkpoint commits, but p99 did not improve).
+#  fine_sched=idle  the Fine worker under SCHED_IDLE: it runs only on a core nothing else
+#                   wants, and a waking Fast or projections thread takes that core at once.
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
@@ -107,13 +109,16 @@ if opts.get("bg_checkpoint") == "1":
                 except sqlite3.OperationalError:
                     pass
     threading.Thread(target=_checkpoint_forever, daemon=True, name="bench-checkpointer").start()
+if opts.get("fine_sched") == "idle" and os.environ["BENCH_ROLE"] == "fine":
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # threads started later inherit it
 if opts.get("trace_tx") == "1":
     import bench._tx_trace
     bench._tx_trace.install(os.environ["MEMSTREAM_DATA_DIR"], os.environ["BENCH_ROLE"])
 from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
-WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx", "bg_checkpoint")
+WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx", "bg_checkpoint",
+            "fine_sched")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
