@@ -83,7 +83,7 @@ class Runtime:
     def embedder(self) -> Any:
         """The embedding model, loaded on first use and shared by search and the Fine stage."""
         if self._embedder is None:
-            from projections.read_side import open_embedder
+            from projections.embedding.embedder import open_embedder  # not read_side: 2 s of index imports
 
             self._embedder = open_embedder(self.settings)
         return self._embedder

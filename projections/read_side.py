@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from application.settings import Settings
 from domain.ports import Embedder, VectorIndex
 from projections.embedding import model_identity
-from projections.embedding.embedder import build_embedder
+from projections.embedding.embedder import open_embedder
 from projections.hybrid import HybridIndex
 from projections.lexical_index import LexicalIndex
 from projections.search import MemorySearch
@@ -19,15 +19,6 @@ from projections.vector_index import open_vector_index
 from projections.vector_projection import VectorProjector, replaced_model
 
 log = logging.getLogger(__name__)
-
-
-def open_embedder(settings: Settings) -> Embedder:
-    return build_embedder(
-        settings.embedding_model,
-        model_dir=settings.model_dir,
-        cache_path=settings.data_dir / "embedding-cache.sqlite",
-        threads=settings.embedding_threads,
-    )
 
 
 def query_embedder(embedder: Embedder) -> Embedder:

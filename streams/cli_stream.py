@@ -74,8 +74,13 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     settings = tune_for_role(settings, args.role)
     runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role in ("all", "projections"))
     try:
+        # Load the embedding model before joining the group, not with the first records:
+        # a Fine worker that loaded it lazily (for embed-ahead) spent ~2 s of CPU on its
+        # first batch (a py-spy profile), while the other stages had traffic to serve.
         if args.role in ("all", "projections"):
-            runtime.read_side  # load the embedding model before joining the group  # noqa: B018
+            runtime.read_side  # noqa: B018
+        elif args.role in ("agents", "fine") and settings.embed_ahead:
+            runtime.embedder  # noqa: B018
         if args.role == "projections":
             from streams.projection_loop import run_projection_worker
 

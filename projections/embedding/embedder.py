@@ -242,3 +242,16 @@ def build_embedder(spec: str = DEFAULT_MODEL, model_dir: Path | None = None,
     from projections.embedding.cache import CachedEmbedder
 
     return CachedEmbedder(inner, cache_path)
+
+
+def open_embedder(settings: Any) -> Any:
+    """The embedder a memstream ``Settings`` configures, with the data dir's vector cache.
+
+    Lives here, not in ``read_side``, so a process that only embeds (a Fine worker)
+    does not import the vector index clients (~2 s of imports)."""
+    return build_embedder(
+        settings.embedding_model,
+        model_dir=settings.model_dir,
+        cache_path=settings.data_dir / "embedding-cache.sqlite",
+        threads=settings.embedding_threads,
+    )
