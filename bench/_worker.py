@@ -43,6 +43,8 @@ from bench._common import ROOT
 #  bg_checkpoint=1  no automatic WAL checkpoint on the worker's eventsourcing
 #                   connections; a passive checkpoint every 200 ms from a thread instead
 #                   (removed the 12-31 ms checkpoint commits, but p99 did not improve).
+#  no_outbox=1      the projections process publishes no memory events (an upper bound
+#                   for moving the outbox to a process of its own).
 #  fine_sched=idle  the Fine worker under SCHED_IDLE: it runs only on a core nothing else
 #                   wants, and a waking Fast or projections thread takes that core at once.
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
@@ -109,6 +111,12 @@ if opts.get("bg_checkpoint") == "1":
                 except sqlite3.OperationalError:
                     pass
     threading.Thread(target=_checkpoint_forever, daemon=True, name="bench-checkpointer").start()
+if opts.get("no_outbox") == "1":
+    # An upper bound for moving the outbox out of the projections process: no outbox at all.
+    import streams.projection_loop
+    async def _no_outbox(runtime, send, run):
+        return 0
+    streams.projection_loop.publish_outbox = _no_outbox
 if opts.get("fine_sched") == "idle" and os.environ["BENCH_ROLE"] == "fine":
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # threads started later inherit it
 if opts.get("trace_tx") == "1":
@@ -118,7 +126,7 @@ from streams.cli import main
 sys.exit(main(["worker", "--role", os.environ["BENCH_ROLE"]]))
 """
 WHAT_IFS = ("fetch_wait_ms", "re_cache", "embed_threads", "sqlite_sync", "write_flock", "trace_tx", "bg_checkpoint",
-            "fine_sched")
+            "fine_sched", "no_outbox")
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
