@@ -9,6 +9,7 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from application.bootstrap import build_runtime
 from application.dead_letters import DeadLetterBox
@@ -56,6 +57,19 @@ def lower_session_priority(nice: int, autogroup: Path = AUTOGROUP) -> bool:
     return True
 
 
+def preload(runtime: Any, role: str) -> None:
+    """Load the embedding model before joining the group, not with the first records.
+
+    Why: a Fine worker that loaded it lazily (for embed-ahead) spent ~2 s of CPU on its
+    first batch (a py-spy profile), while the other stages had traffic to serve. A
+    ``fast`` worker never embeds, nor does a Fine stage without embed-ahead unless a
+    similarity check needs it (then it still loads on first use)."""
+    if role in ("all", "projections"):
+        runtime.read_side  # noqa: B018 - the model and the index
+    elif role in ("agents", "fine") and runtime.settings.embed_ahead:
+        runtime.embedder  # noqa: B018
+
+
 def freeze_startup_objects() -> None:
     """Move everything built at start-up (modules, Faust, the model) out of the
     collector's reach. Why: full collections otherwise scan all of it; in a `--role
@@ -74,13 +88,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     settings = tune_for_role(settings, args.role)
     runtime = build_runtime(settings, sync_projections=False, with_vectors=args.role in ("all", "projections"))
     try:
-        # Load the embedding model before joining the group, not with the first records:
-        # a Fine worker that loaded it lazily (for embed-ahead) spent ~2 s of CPU on its
-        # first batch (a py-spy profile), while the other stages had traffic to serve.
-        if args.role in ("all", "projections"):
-            runtime.read_side  # noqa: B018
-        elif args.role in ("agents", "fine") and settings.embed_ahead:
-            runtime.embedder  # noqa: B018
+        preload(runtime, args.role)
         if args.role == "projections":
             from streams.projection_loop import run_projection_worker
 

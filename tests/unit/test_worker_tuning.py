@@ -1,4 +1,5 @@
-"""Per-role process settings of `memstream worker` (streams/cli_stream.py::tune_for_role)."""
+"""Per-role process settings of `memstream worker` (streams/cli_stream.py): tuning and
+what each role loads before it joins its consumer group."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 from application.settings import Settings
-from streams.cli_stream import tune_for_role
+from streams.cli_stream import preload, tune_for_role
 from tests.conftest import REPO
 
 
@@ -63,3 +64,31 @@ def test_a_session_leader_lowers_its_sessions_priority_and_nobody_else_does(tmp_
     assert run(False, target) == "False" and not target.exists()  # it would renice the caller's session
     assert run(True, target) == "True" and target.read_text() == "10"
     assert run(True, tmp_path / "no-autogroup-support" / "autogroup") == "False"  # no error either
+
+
+class LoadingRuntime:
+    """Records which of the runtime's lazily loaded parts were asked for."""
+
+    def __init__(self, embed_ahead: bool = True) -> None:
+        self.settings = Settings(embed_ahead=embed_ahead)
+        self.loaded: list[str] = []
+
+    @property
+    def read_side(self):
+        self.loaded.append("read_side")
+
+    @property
+    def embedder(self):
+        self.loaded.append("embedder")
+
+
+def test_each_role_loads_what_it_embeds_with_before_joining():
+    expected = {"all": ["read_side"], "projections": ["read_side"], "fine": ["embedder"],
+                "agents": ["embedder"], "fast": []}
+    for role, parts in expected.items():
+        runtime = LoadingRuntime()
+        preload(runtime, role)
+        assert runtime.loaded == parts, role
+    without_embed_ahead = LoadingRuntime(embed_ahead=False)
+    preload(without_embed_ahead, "fine")
+    assert without_embed_ahead.loaded == []
