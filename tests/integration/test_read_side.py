@@ -161,3 +161,19 @@ def test_an_index_projected_before_models_were_recorded_is_rebuilt(runtime):
     assert reopened.projector.position() == 0
     catch_up(runtime.store, reopened.projector)
     assert _search_all(runtime) == before
+
+
+def test_an_index_on_qdrant_is_rebuilt_for_another_model_too(tmp_path, model_dir):
+    """The dense-only branch (``MEMSTREAM_QDRANT_URL``), in qdrant-client's local mode."""
+    settings = Settings(data_dir=tmp_path / "data", model_dir=model_dir, qdrant_url="local")
+    rt = build_runtime(settings, extractor=RuleBasedExtractor(TableFinder(TABLE)))
+    try:
+        rt.service.ingest(envelope(*V1))
+        count = rt.read_side.index.count()
+        assert count > 0 and rt.timeline.meta(MODEL_KEY) == model_identity(rt.embedder)
+        other = _reopen(rt, OtherModel())
+        assert (other.projector.position(), other.index.count()) == (0, 0)
+        catch_up(rt.store, other.projector)
+        assert other.index.count() == count
+    finally:
+        rt.close()
