@@ -44,19 +44,20 @@ class ReadSide:
                         "from the event log", replaced, model_identity(embedder))
         dense = open_vector_index(settings.qdrant_url or None, settings.data_dir / "vectors", embedder.dim,
                                   fresh=bool(replaced))
+        index: VectorIndex
         if settings.qdrant_url:
             # A shared server: the lexical SQLite file would be per process, so dense only.
-            projector = VectorProjector(timeline, dense, embedder)
-            if replaced or getattr(dense, "reset_on_open", False):  # emptied for a layout upgrade
-                projector.clear()
-            projector.record_model()
-            return cls(embedder, dense, projector, MemorySearch(query_embedder(embedder), dense))
-        index = HybridIndex(dense, LexicalIndex(settings.data_dir / "lexical.sqlite"))
+            index, lexical = dense, None
+            in_step = not getattr(dense, "reset_on_open", False)  # emptied for a layout upgrade
+        else:
+            index = HybridIndex(dense, LexicalIndex(settings.data_dir / "lexical.sqlite"))
+            lexical = index.lexical
+            in_step = index.in_step()  # e.g. false for a data dir projected before the lexical index existed
         projector = VectorProjector(timeline, index, embedder)
-        if replaced or not index.in_step():  # e.g. a data dir projected before the lexical index existed
-            projector.clear()  # the next catch-up rebuilds both from the event log
+        if replaced or not in_step:
+            projector.clear()  # the next catch-up rebuilds the index from the event log
         projector.record_model()
-        return cls(embedder, index, projector, MemorySearch(query_embedder(embedder), index, lexical=index.lexical))
+        return cls(embedder, index, projector, MemorySearch(query_embedder(embedder), index, lexical=lexical))
 
     def close(self) -> None:
         self.index.close()
