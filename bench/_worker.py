@@ -42,11 +42,12 @@ from bench._common import ROOT
 #                   tx-<role>.jsonl in the data dir: see bench/_tx_trace.py;
 #  bg_checkpoint=1  no automatic WAL checkpoint on the worker's eventsourcing
 #                   connections; a passive checkpoint every 200 ms from a thread instead
-#                   (removed the 12-31 ms checkpoint commits, but p99 did not improve).
+#                   (removed the 12-31 ms checkpoint commits, but p99 did not improve);
 #  no_outbox=1      the projections process publishes no memory events (an upper bound
-#                   for moving the outbox to a process of its own).
+#                   for moving the outbox to a process of its own: no p99 gain measured);
 #  fine_sched=idle  the Fine worker under SCHED_IDLE: it runs only on a core nothing else
-#                   wants, and a waking Fast or projections thread takes that core at once.
+#                   wants, and a waking Fast or projections thread takes that core at once
+#                   (measured worse than niceness 10).
 # (Two earlier what-ifs, a catch-up bounded by the timeline's head and a 50 ms fetch
 # wait, became code in 0f195ae; results before that are in results/whatif/before-0f195ae.)
 _WHAT_IF_BOOT = """
