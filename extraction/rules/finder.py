@@ -3,7 +3,7 @@
 For every user message of the window it splits sentences, resolves relative dates
 against the message's chat_time, and runs the language's rules (profile, family,
 diet, preferences, plans, events). Context messages (``is_new=False``) are analysed
-too, but only to find the options an assistant offered and the plan a later choice
+too, but only when a new message makes a choice, to find the plan that choice
 belongs to; candidates come from new user messages only. A new message is covered
 when everything in it is explained by a candidate or is small talk.
 """
@@ -77,7 +77,7 @@ class RuleCandidateFinder:
 
     def find(self, messages: Sequence[WindowMessage]) -> CandidateSet:
         msgs = list(messages)
-        analyses = {i: self._analyse(i, m) for i, m in enumerate(msgs) if m.role == "user" and m.text}
+        analyses = {i: self._analyse(i, m) for i, m in enumerate(msgs) if m.is_new and _analysed(m)}
         extra: list[Found] = []
         for i, m in enumerate(msgs):
             if m.is_new and i in analyses:
@@ -138,6 +138,7 @@ class RuleCandidateFinder:
             x < choice.span[1] and choice.span[0] < y for x, y in f.spans))]
         a.consumed.append(choice.span)
         out: list[Found] = []
+        self._analyse_context(msgs, analyses)
         plan = self._plan_for(i, analyses)
         sources = (choice.offer_message_id,)
         if plan is not None and _is_new(plan, analyses):
@@ -153,6 +154,17 @@ class RuleCandidateFinder:
         if implicit is not None:
             out.append(implicit)
         return out
+
+    def _analyse_context(self, msgs: list[WindowMessage], analyses: dict[int, _Analysis]) -> None:
+        """Context messages, analysed only when a choice needs the plan it belongs to.
+
+        Why lazily: they yield no candidates of their own, and a window is mostly
+        context (a chat's recent turns around one or two new ones). Reading all of it
+        for every refine cost ~15 % of the Fine worker's time (bench/bench_extractor.py).
+        """
+        for j, m in enumerate(msgs):
+            if j not in analyses and _analysed(m):
+                analyses[j] = self._analyse(j, m)
 
     @staticmethod
     def _plan_for(i: int, analyses: dict[int, _Analysis]) -> Found | None:
@@ -287,6 +299,11 @@ class RuleCandidateFinder:
             if all(is_filler(frag, q) for frag, q in frags):
                 covered.append(m.message_id)
         return covered
+
+
+def _analysed(m: WindowMessage) -> bool:
+    """Which messages the rules read: users' messages with text."""
+    return m.role == "user" and bool(m.text)
 
 
 def _is_new(f: Found, analyses: dict[int, _Analysis]) -> bool:
