@@ -6,7 +6,8 @@ finder was most of that. It builds about a thousand patterns and hands them to
 message. ``extraction/rules/rx.py`` keeps them all. This runs the real service
 (``record_input`` then ``refine``, rule extractor, no vectors) over the broker
 benchmark's envelopes, once as shipped and once with ``rx`` handing every pattern
-to the standard ``re`` cache (``stdlib-re``: the behaviour before the fix).
+to the standard ``re`` cache (``stdlib-re``: the behaviour before the fix). Then the rule finder alone on full
+chat windows (``window_find``).
 
     python -m bench.bench_extractor [--envelopes 600 --users 100]
 """
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._common import RESULTS, machine, make_envelopes, pct, table, write_result
+from bench._common import RESULTS, chat_text, machine, make_envelopes, pct, table, write_result
 
 WARMUP = 100
 
@@ -60,6 +61,33 @@ def measure(envelopes: int, users: int, stdlib_re: bool) -> dict[str, Any]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def window_find(windows: int = 200, context: int = 6, seed: int = 5) -> dict[str, Any]:
+    """The rule finder alone on full windows: ``context`` earlier user turns and one new
+    one, as the Fine stage builds them for a running chat (its default keeps six).
+
+    Why apart from the service runs above: their envelopes are mostly a user's first
+    turns, so their windows carry little context, and what a window's context costs
+    would not show there."""
+    import random
+    from datetime import datetime, timedelta
+
+    from domain.extraction import WindowMessage
+    from extraction.rules.finder import RuleCandidateFinder
+
+    rng, t0 = random.Random(seed), datetime(2025, 6, 1)
+    finder = RuleCandidateFinder()
+    per: list[float] = []
+    for w in range(windows + WARMUP):
+        window = tuple(WindowMessage(message_id=f"w{w}.{i}", event_id=f"e{w}.{i}", role="user", text=chat_text(rng),
+                                     chat_time=t0 + timedelta(minutes=w * 10 + i), is_new=i == context)
+                       for i in range(context + 1))
+        t = time.process_time()
+        finder.find(window)
+        if w >= WARMUP:
+            per.append(time.process_time() - t)
+    return {"windows": windows, "context_messages": context, "find_cpu_ms": pct(per, digits=3)}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--envelopes", type=int, default=600)
@@ -80,10 +108,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                               "--envelopes", str(args.envelopes), "--users", str(args.users)],
                              check=True, capture_output=True, text=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    result = {"benchmark": "extractor", "machine": machine(), "runs": runs}
+    window = window_find()
+    result = {"benchmark": "extractor", "machine": machine(), "runs": runs, "window": window}
     print(table([[r["mode"], r["envelopes"], r["extractor_ms_per_envelope"], r["record_and_refine_ms"]["p50"],
                   r["record_and_refine_ms"]["mean"]] for r in runs],
                 ["mode", "envelopes", "extractor ms/env", "record+refine p50 ms", "mean ms"]))
+    cpu = window["find_cpu_ms"]
+    print(f"\nrule finder on {window['windows']} windows of {window['context_messages']} context turns + 1 new: "
+          f"p50 {cpu['p50']} ms, mean {cpu['mean']} ms CPU per find")
     path = write_result("extractor", result, args.out_dir)
     print(f"\nwrote {path}", file=sys.stderr)
     return result
