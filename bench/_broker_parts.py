@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -135,3 +139,40 @@ def in_thread(coro: Any) -> threading.Thread:
     thread = threading.Thread(target=asyncio.run, args=(coro,), daemon=True)
     thread.start()
     return thread
+
+
+_HOG = """
+import sys, time
+busy = 0.01 * float(sys.argv[1])
+while True:
+    t = time.perf_counter()
+    while time.perf_counter() - t < busy:
+        pass
+    time.sleep(0.01 - busy)
+"""
+
+
+class CpuHog:
+    """A process that keeps ``duty`` of a core busy (in 10 ms cycles) at normal priority.
+
+    Why: the shared VM's speed drifts between phases in which the same run costs 16
+    or 39 CPU seconds (README, Benchmarks), so whether a change helps on a slow phase
+    could only be learnt by waiting for one. A competing process takes a steady share
+    of the two cores instead: a reproducible stand-in for a slower machine, to compare
+    variants under, not a model of the VM's slowness. Stopped by its pid.
+    """
+
+    def __init__(self, duty: float) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError(f"--cpu-hog must be in (0, 1], got {duty}")
+        self.proc = subprocess.Popen([sys.executable, "-c", _HOG, str(min(duty, 0.999))],
+                                     start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)

@@ -12,6 +12,7 @@ environment variables for its workers. One JSON line per run is appended to OUT:
 
     python -m bench.ab_broker OUT.jsonl 6 before=/tmp/base after=.
     python -m bench.ab_broker OUT.jsonl 6 nice=. idle=.:fine_sched=idle
+    python -m bench.ab_broker OUT.jsonl 6 before=/tmp/base after=. --cpu-hog 0.75
 """
 
 from __future__ import annotations
@@ -40,15 +41,17 @@ def parse_variant(spec: str) -> tuple[str, Path, list[str], dict[str, str]]:
 
 
 def run_once(label: str, checkout: Path, what_ifs: list[str], env: dict[str, str], out_dir: Path,
-             name: str) -> dict[str, Any]:
+             name: str, cpu_hog: float = 0.0) -> dict[str, Any]:
     cmd = [str(checkout / ".venv" / "bin" / "python"), "-m", "bench.bench_broker", *LATENCY,
            "--out-dir", str(out_dir), "--name", name]
+    if cpu_hog:
+        cmd += ["--cpu-hog", str(cpu_hog)]
     for what_if in what_ifs:
         cmd += ["--what-if", what_if]
     subprocess.run(cmd, cwd=checkout, env={**os.environ, **env}, check=True, timeout=600,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lat = json.loads((out_dir / f"{name}.json").read_text())["latency"]
-    return {"label": label, "p50": lat["visible_ms"]["p50"], "p99": lat["visible_ms"]["p99"],
+    return {"label": label, **({"cpu_hog": cpu_hog} if cpu_hog else {}), "p50": lat["visible_ms"]["p50"], "p99": lat["visible_ms"]["p99"],
             "rec_p50": lat["fast_ms"]["p50"], "rec_p99": lat["fast_ms"]["p99"], "cpu": lat["cpu_s"]}
 
 
@@ -57,13 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="JSON lines file to append to")
     ap.add_argument("rounds", type=int)
     ap.add_argument("variants", nargs="+", help="LABEL=CHECKOUT[:WHAT_IF][:ENV=NAME=VALUE]")
+    ap.add_argument("--cpu-hog", type=float, default=0.0, metavar="DUTY",
+                    help="bench_broker --cpu-hog for every run: compare variants on a slower machine")
     args = ap.parse_args(argv)
     variants = [parse_variant(v) for v in args.variants]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="memstream-ab-") as tmp:
         for rnd in range(1, args.rounds + 1):
             for label, checkout, what_ifs, env in (variants if rnd % 2 else variants[::-1]):
-                row = {"round": rnd, **run_once(label, checkout, what_ifs, env, Path(tmp), f"{label}_{rnd}")}
+                row = {"round": rnd, **run_once(label, checkout, what_ifs, env, Path(tmp), f"{label}_{rnd}",
+                                                args.cpu_hog)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 with args.out.open("a") as fh:

@@ -17,7 +17,7 @@ Targets (the issue): p99 < 100 ms at 200 msg/s; >= 1,000 msg/s sustained Fast.
 
     python -m bench.bench_broker [--rate 200 --seconds 20 --count 10000 --users 1000
                                   --partitions 4 --phase both --roles all --profile
-                                  --what-if KEY=VALUE --tmp-base /dev/shm]
+                                  --what-if KEY=VALUE --cpu-hog DUTY --tmp-base /dev/shm]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from streams.broker import TansuBroker
 from streams.publish import send_all
 from streams.topics import ensure_topics, topic_specs_for
 
-from bench._broker_parts import Observer, in_thread, paced_publish, records_of
+from bench._broker_parts import CpuHog, Observer, in_thread, paced_publish, records_of
 from bench._profile import summarize_profile, thread_names
 from bench._tx_trace import summarize as summarize_trace
 from bench._worker import WHAT_IFS, Worker, parse_what_if, thread_cpu
@@ -53,6 +53,7 @@ class Session:
         self.args, self.workdir = args, workdir
         self.workers: list[Worker] = []
         self.observer: Observer | None = None
+        self.hog: CpuHog | None = None
         self.profiles: dict[str, Path] = {}
         self.broker = TansuBroker(log_path=workdir / "tansu.log")
 
@@ -76,7 +77,8 @@ class Session:
     def cpu(self) -> dict[str, float]:
         out = {f"worker:{w.role}": cpu_seconds(w.pid) for w in self.workers}
         out["worker"] = sum(out.values())
-        return {**out, "broker": cpu_seconds(self.broker.pid), "bench": cpu_seconds()}
+        hog = {"hog": cpu_seconds(self.hog.pid)} if self.hog else {}
+        return {**out, "broker": cpu_seconds(self.broker.pid), "bench": cpu_seconds(), **hog}
 
     def threads(self) -> dict[str, float]:
         """CPU seconds per thread of every worker, keyed role:tid (tid = pid: main thread)."""
@@ -132,6 +134,8 @@ class Session:
     def close(self) -> None:
         if self.observer is not None:
             self.observer.close()
+        if self.hog is not None:
+            self.hog.stop()
         for w in self.workers:
             w.stop()
         self.broker.stop()
@@ -243,6 +247,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, store)")
     ap.add_argument("--tmp-base", default=None,
                     help="where the temp data dir goes; /dev/shm shows what free fsyncs would buy")
+    ap.add_argument("--cpu-hog", type=float, default=0.0, metavar="DUTY",
+                    help="a competing process keeps this share of a core busy during the measured phases "
+                         "(0.75: a stand-in for a slower phase of the VM; see bench/_broker_parts.CpuHog)")
     ap.add_argument("--what-if", action="append", default=[], metavar="KEY=VALUE",
                     help=f"run the unchanged worker with a tweak, to measure a suggestion: {', '.join(WHAT_IFS)}")
     args = ap.parse_args(argv)
@@ -257,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         session.start()
         result["worker_ready_s"] = round(session.warm_up(), 2)
+        if args.cpu_hog:
+            session.hog = CpuHog(args.cpu_hog)  # after the warm-up: only the measured phases compete
         if args.phase in ("both", "latency"):
             result["latency"] = latency_phase(session, args)
         if args.phase in ("both", "throughput"):
