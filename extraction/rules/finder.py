@@ -159,8 +159,9 @@ class RuleCandidateFinder:
         """Context messages, analysed only when a choice needs the plan it belongs to.
 
         Why lazily: they yield no candidates of their own, and a window is mostly
-        context (a chat's recent turns around one or two new ones). Reading all of it
-        for every refine cost ~15 % of the Fine worker's time (bench/bench_extractor.py).
+        context (a chat's recent turns around one or two new ones). On windows of six
+        context turns and one new one, reading all of them took 1.13 ms per ``find``
+        against 0.19 ms now (``window_find`` in bench/bench_extractor.py).
         """
         for j, m in enumerate(msgs):
             if j not in analyses and _analysed(m):
