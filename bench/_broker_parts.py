@@ -155,8 +155,8 @@ while True:
 class CpuHog:
     """A process that keeps ``duty`` of a core busy (in 10 ms cycles) at normal priority.
 
-    Why: the shared VM's speed drifts between phases in which the same run costs 16
-    or 39 CPU seconds (README, Benchmarks), so whether a change helps on a slow phase
+    Why: the shared VM's speed drifts between phases in which the same run costs 15
+    to 39 CPU seconds (README, Benchmarks), so whether a change helps on a slow phase
     could only be learnt by waiting for one. A competing process takes a steady share
     of the two cores instead: a reproducible stand-in for a slower machine, to compare
     variants under, not a model of the VM's slowness. Stopped by its pid.

@@ -1,6 +1,6 @@
 """Interleaved A/B runs of the broker latency benchmark.
 
-Why interleaved: on this shared VM the same work costs 21 to 39 CPU seconds from one
+Why interleaved: on this shared VM the same work costs 15 to 39 CPU seconds from one
 phase to the next (README, Benchmarks), far more than most changes move. Running the
 variants in alternating order, round after round, puts each pair on the same phase;
 only the per-round comparison and the medians over many rounds mean anything.
@@ -51,7 +51,8 @@ def run_once(label: str, checkout: Path, what_ifs: list[str], env: dict[str, str
     subprocess.run(cmd, cwd=checkout, env={**os.environ, **env}, check=True, timeout=600,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lat = json.loads((out_dir / f"{name}.json").read_text())["latency"]
-    return {"label": label, **({"cpu_hog": cpu_hog} if cpu_hog else {}), "p50": lat["visible_ms"]["p50"], "p99": lat["visible_ms"]["p99"],
+    return {"label": label, **({"cpu_hog": cpu_hog} if cpu_hog else {}),
+            "p50": lat["visible_ms"]["p50"], "p99": lat["visible_ms"]["p99"],
             "rec_p50": lat["fast_ms"]["p50"], "rec_p99": lat["fast_ms"]["p99"], "cpu": lat["cpu_s"]}
 
 

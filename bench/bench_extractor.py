@@ -6,8 +6,8 @@ finder was most of that. It builds about a thousand patterns and hands them to
 message. ``extraction/rules/rx.py`` keeps them all. This runs the real service
 (``record_input`` then ``refine``, rule extractor, no vectors) over the broker
 benchmark's envelopes, once as shipped and once with ``rx`` handing every pattern
-to the standard ``re`` cache (``stdlib-re``: the behaviour before the fix). Then the rule finder alone on full
-chat windows (``window_find``).
+to the standard ``re`` cache (``stdlib-re``: the behaviour before the fix). Then the
+rule finder alone on full chat windows (``window_find``).
 
     python -m bench.bench_extractor [--envelopes 600 --users 100]
 """
@@ -15,12 +15,14 @@ chat windows (``window_find``).
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +70,6 @@ def window_find(windows: int = 200, context: int = 6, seed: int = 5) -> dict[str
     Why apart from the service runs above: their envelopes are mostly a user's first
     turns, so their windows carry little context, and what a window's context costs
     would not show there."""
-    import random
-    from datetime import datetime, timedelta
-
     from domain.extraction import WindowMessage
     from extraction.rules.finder import RuleCandidateFinder
 
