@@ -18,8 +18,18 @@ from tqdm import tqdm
 
 from application.jsonl import BadLine, count_lines, read_jsonl
 from application.settings import Settings
-from domain.envelope import InputEnvelope, KnowledgeDocument
+from domain.envelope import MAX_ENVELOPE_BYTES, InputEnvelope, KnowledgeDocument
 from streams.topics import ensure_topics, topic_specs_for
+
+MAX_REQUEST_SIZE = 1_000_000
+"""The producer's largest record: Faust's producer default, and under the broker's default
+``message.max.bytes`` (1048588) and the consumers' default fetch size (1 MiB)."""
+
+REENCODING_HEADROOM = 64 * 1024
+"""What re-encoding a valid line can add (a generated event_id, defaults such as
+``"content": ""``, dates written out in full), with a wide margin."""
+
+assert MAX_ENVELOPE_BYTES + REENCODING_HEADROOM <= MAX_REQUEST_SIZE, "a valid envelope must fit one request"
 
 
 def record_key(item: InputEnvelope | KnowledgeDocument) -> bytes:
@@ -34,7 +44,8 @@ def record_value(item: InputEnvelope | KnowledgeDocument) -> bytes:
 
 async def send_all(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]], progress: Any = None) -> int:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                enable_idempotence=False, request_timeout_ms=30000)
+                                enable_idempotence=False, request_timeout_ms=30000,
+                                max_request_size=MAX_REQUEST_SIZE)
     await producer.start()
     sent = 0
     try:
@@ -58,11 +69,16 @@ def publish_file(settings: Settings, path: Path, model: type, quiet: bool = Fals
     asyncio.run(ensure_topics(settings.kafka_url, topic_specs_for(settings)))
     rejected: list[dict[str, Any]] = []
     good: list[tuple[bytes, bytes]] = []
-    for _, item in read_jsonl(path, model):
+    for number, item in read_jsonl(path, model):
         if isinstance(item, BadLine):
             rejected.append(item.to_dict())
+            continue
+        value = record_value(item)
+        if len(value) + len(record_key(item)) + 200 > MAX_REQUEST_SIZE:  # a large knowledge document
+            rejected.append(BadLine(number, f"record is {len(value)} bytes once encoded; the broker takes "
+                                            f"at most {MAX_REQUEST_SIZE}").to_dict())
         else:
-            good.append((record_key(item), record_value(item)))
+            good.append((record_key(item), value))
     with tqdm(total=count_lines(path) - len(rejected), unit="msg", disable=quiet or None, file=sys.stderr) as bar:
         published = asyncio.run(send_all(settings.kafka_url, topic, good, bar.update))
     return {"mode": "published", "file": str(path), "topic": topic, "bootstrap": settings.kafka_url,

@@ -31,7 +31,7 @@ def test_content_parts_text_and_captions():
     ('{"user_id": "u", "messages": [{"role": "tool", "content": "x"}]}', "needs tool_name"),
     ('{"user_id": "u", "messages": [{"role": "user", "content": ""}]}', "no text content"),
     ('{"user_id": "u", "messages": [{"role": "user", "content": "' + "x" * (MAX_CONTENT_CHARS + 1) + '"}]}',
-     "the limit is"),
+     f"at most {MAX_CONTENT_CHARS} characters"),
     ('{"user_id": "u", "messages": [{"role": "user"', "invalid JSON"),
     ('[1, 2]', "expected a JSON object"),
     (b'{"user_id": "\xff"}', "not valid UTF-8"),
