@@ -4,6 +4,6 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY . /app
 RUN pip install --no-cache-dir -e . \
-    && python -m projections.embedding.convert_use --out /app/.memstream/models/use-multilingual-v3
+    && python -m tools.convert_use --out /app/.memstream/models/use-multilingual-v3
 ENV MEMSTREAM_MODEL_DIR=/app/.memstream/models
 CMD ["memstream", "worker"]

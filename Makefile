@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(MODEL_STAMP): $(STAMP)
-	$(PY) -m projections.embedding.convert_use --out $(MODEL_DIR)
+	$(PY) -m tools.convert_use --out $(MODEL_DIR)
 
 setup: $(STAMP) $(MODEL_STAMP)
 

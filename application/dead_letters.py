@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
-from application.store import MemoryStore
+from application.memory_app import MemoryApplication
 from domain.dead_letter import DeadLetter, dead_letter_id
 
 
 class DeadLetterBox:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryApplication) -> None:
         self.store = store
 
     @staticmethod
@@ -44,31 +44,27 @@ class DeadLetterBox:
                 self.store.track_only(tracking)
         return describe(letter)
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         created = get_topic(DeadLetter.DeadLettered)  # type: ignore[attr-defined]
         notifications = self.store.recorder.select_notifications(1, limit=limit, topics=[created])
         letters = []
         for n in notifications:
             event = self.store.mapper.to_domain_event(n)
-            letters.append(describe(self.store.repository.get(event.originator_id)))
+            letter = self.store.find(event.originator_id, DeadLetter)
+            if letter is not None:
+                letters.append(describe(letter))
         return letters
 
     def mark_resubmitted(self, letter_id: str, to_topic: str) -> None:
-        letter: DeadLetter = self.store.repository.get(_uuid(letter_id))
+        letter = self.store.find(UUID(letter_id), DeadLetter)
+        if letter is None:
+            raise LookupError(f"no dead letter {letter_id}")
         letter.resubmitted(to_topic=to_topic)
         self.store.save(letter)
 
     def get(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
-        try:
-            return describe(self.store.repository.get(dead_letter_id(topic, partition, offset)))
-        except AggregateNotFoundError:
-            return None
-
-
-def _uuid(value: str) -> Any:
-    from uuid import UUID
-
-    return UUID(value)
+        letter = self.store.find(dead_letter_id(topic, partition, offset), DeadLetter)
+        return None if letter is None else describe(letter)
 
 
 def describe(letter: DeadLetter) -> dict[str, Any]:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from application.store import MemoryStore
+from application.memory_app import MemoryApplication
 from domain.envelope import InputEnvelope
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.memory import Memory
-from domain.raw_input import RawInput, UserDirectory, directory_id, episode_id, raw_input_id
+from domain.raw_input import RawInput, episode_id
+from domain.user_directory import UserDirectory
 from domain.values import Reason, Stage
 from application.fast_stage import message_id_of, message_text, source_of
 
@@ -88,7 +87,7 @@ def window_messages(envelope: InputEnvelope, is_new: bool) -> list[WindowMessage
 
 
 class FineStage:
-    def __init__(self, store: MemoryStore, extractor: Extractor, context_messages: int = 6) -> None:
+    def __init__(self, store: MemoryApplication, extractor: Extractor, context_messages: int = 6) -> None:
         self.store = store
         self.extractor = extractor
         self.context_messages = context_messages
@@ -134,9 +133,8 @@ class FineStage:
         event_id = directory.last_input.get(envelope.conversation_id or "")
         if not event_id or event_id == envelope.event_id:
             return None
-        try:
-            raw = self.store.repository.get(raw_input_id(event_id))
-        except AggregateNotFoundError:
+        raw = self.store.raw_input(event_id)
+        if raw is None:
             return None
         return InputEnvelope.model_validate(raw.payload)
 
@@ -208,10 +206,7 @@ class FineStage:
             result.archived.append(decision.memory_id)
 
     def _load(self, memory_id: str) -> Memory | None:
-        try:
-            return self.store.repository.get(UUID(memory_id))
-        except (AggregateNotFoundError, ValueError):
-            return None
+        return self.store.memory(memory_id)
 
     def _archive_covered(
         self,
@@ -258,8 +253,5 @@ class FineStage:
         return [first] + [e for e in rest if e is not None and e.is_active]
 
 
-def load_or_open_directory(store: MemoryStore, user_id: str) -> UserDirectory:
-    try:
-        return store.repository.get(directory_id(user_id))
-    except AggregateNotFoundError:
-        return UserDirectory(user_id=user_id)
+def load_or_open_directory(store: MemoryApplication, user_id: str) -> UserDirectory:
+    return store.directory(user_id)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from application.fast_stage import chunk_text, clean_text
-from application.store import MemoryStore
+from application.memory_app import MemoryApplication
 from domain.envelope import KnowledgeDocument
 from domain.memory import Memory
 from domain.raw_input import RawInput
@@ -37,7 +36,7 @@ def chunk_memory_id(doc: KnowledgeDocument, index: int) -> Any:
 
 
 def plan_document(
-    store: MemoryStore, doc: KnowledgeDocument, cause: dict[str, Any], chunk_chars: int, overlap: int
+    store: MemoryApplication, doc: KnowledgeDocument, cause: dict[str, Any], chunk_chars: int, overlap: int
 ) -> tuple[list[Aggregate], dict[str, list[str]]]:
     """The raw input plus every chunk memory to create, revise or archive."""
     event_id = document_event_id(doc)
@@ -81,8 +80,5 @@ def plan_document(
     return pending, changes
 
 
-def _load(store: MemoryStore, memory_id: Any) -> Memory | None:
-    try:
-        return store.repository.get(memory_id)
-    except AggregateNotFoundError:
-        return None
+def _load(store: MemoryApplication, memory_id: Any) -> Memory | None:
+    return store.memory(memory_id)

@@ -12,16 +12,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.fast_stage import build_episodes
 from application.fine_stage import FineStage, RefineResult, load_or_open_directory
-from application.store import MemoryStore
+from application.memory_app import MemoryApplication
 from application.knowledge import document_event_id, owner_of, plan_document
 from domain.envelope import InputEnvelope, KnowledgeDocument
-from domain.raw_input import RawInput, raw_input_id
+from domain.raw_input import RawInput
 from domain.values import Cause
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ class IngestOutcome:
 class MemoryService:
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryApplication,
         fine_stage: FineStage,
         chunk_chars: int = 800,
         chunk_overlap: int = 100,
@@ -128,10 +127,10 @@ class MemoryService:
         return outcomes
 
     def _raw_input(self, event_id: str) -> RawInput:
-        try:
-            return self.store.repository.get(raw_input_id(event_id))
-        except AggregateNotFoundError:
-            raise UnknownInputError(f"no recorded input with event_id {event_id!r}") from None
+        raw = self.store.raw_input(event_id)
+        if raw is None:
+            raise UnknownInputError(f"no recorded input with event_id {event_id!r}")
+        return raw
 
     def _refining(self, event_id: str, cause: Cause | None,
                   raw: RawInput | None = None) -> tuple[list[Aggregate], RefineResult] | None:
@@ -234,8 +233,7 @@ class MemoryService:
             self.on_saved()
 
     def raw_input(self, event_id: str) -> dict[str, Any] | None:
-        try:
-            raw: RawInput = self.store.repository.get(raw_input_id(event_id))
-        except AggregateNotFoundError:
+        raw = self.store.raw_input(event_id)
+        if raw is None:
             return None
         return {"event_id": raw.event_id, "user_id": raw.user_id, "payload": raw.payload}

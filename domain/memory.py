@@ -23,7 +23,7 @@ KEEP: Any = object()
 """``revise`` argument default: keep the current value (None would clear it)."""
 
 
-class MemoryError_(Exception):
+class MemoryStateError(Exception):
     """A command that the memory's current state does not allow."""
 
 
@@ -101,7 +101,7 @@ class Memory(Aggregate):
     ) -> None:
         """Record a new version. Fields not given keep their current value."""
         if not self.is_active:
-            raise MemoryError_(f"memory {self.id} is archived and cannot be revised")
+            raise MemoryStateError(f"memory {self.id} is archived and cannot be revised")
         self._revise(
             content=content,
             key=key if key is not None else self.key,
@@ -161,7 +161,7 @@ class Memory(Aggregate):
     ) -> None:
         """Take the memory out of the current set, linking the memories that replace it."""
         if not self.is_active:
-            raise MemoryError_(f"memory {self.id} is already archived")
+            raise MemoryStateError(f"memory {self.id} is already archived")
         self._archive(
             stage=stage,
             reason=reason,

@@ -30,7 +30,7 @@ class IndexPoint:
     key: str
     vector: Sequence[float]
     payload: dict[str, Any]
-    """The full memory view (DESIGN.md fields) plus ``updated_ts`` (epoch seconds)."""
+    """The full memory view (the fields of docs/design.md) plus ``updated_ts`` (epoch seconds)."""
     view_json: str | None = None
     """The view already encoded as JSON (the timeline encodes it anyway), or None."""
 

@@ -58,10 +58,6 @@ class Source:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Source":
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class Cause:

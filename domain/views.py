@@ -1,6 +1,6 @@
 """The memory as the outside world sees it, and the fold from events to that view.
 
-``MemoryView`` is the public JSON shape of a memory (DESIGN.md's field list plus
+``MemoryView`` is the public JSON shape of a memory (docs/design.md's field list plus
 the audit fields); ``fold`` builds it from the aggregate's events one at a time so
 projections can maintain it without loading aggregates.
 """

@@ -1,7 +1,7 @@
 """Builds the Anthropic extractor from settings and the environment.
 
 Kept apart from the extractor so that the composition root
-(``application.bootstrap.build_extractor``) imports the SDK only when the Anthropic
+(``memstream.bootstrap.build_extractor``) imports the SDK only when the Anthropic
 extractor is actually chosen, and so that a missing key fails at start-up with a
 message naming the variable, rather than as a 401 on the first message.
 """

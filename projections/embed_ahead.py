@@ -3,7 +3,7 @@
 Why: the vector projection embeds every new memory version on the path from input
 to searchable, in log order, so the Fine stage's memories (about a third of what it
 embeds) delayed the Fast-stage episodes queued behind them. The Fine stage is the
-deferrable one (DESIGN.md; a worker runs it at lower priority), so it embeds its
+deferrable one (docs/design.md; a worker runs it at lower priority), so it embeds its
 own memories into the shared content-hash cache first, and the projection finds
 them there. Same text function as the projection (``embedding_text``), so a hit is
 exact; a miss (a cache lost, a text changed since) only costs the embed it saved.

@@ -33,7 +33,7 @@ class ReadSide:
     embedder: Embedder
     index: VectorIndex
     projector: VectorProjector
-    search: MemorySearch
+    memory_search: MemorySearch
 
     @classmethod
     def open(cls, settings: Settings, timeline: TimelineView, embedder: Embedder | None = None) -> "ReadSide":

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import faust
 
-from application.bootstrap import Runtime
+from memstream.bootstrap import Runtime
 from application.settings import Settings
 from streams.handlers import Handled, Record, RecordHandler
 from streams.faust_tuning import apply_consumer_tuning
@@ -43,7 +43,7 @@ def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(settings.session_timeout / 4, 3.0),
         "broker_commit_interval": 1.0,
-        "consumer_auto_offset_reset": "earliest",  # never rely on LATEST (see DESIGN.md)
+        "consumer_auto_offset_reset": "earliest",  # never rely on LATEST (see docs/design.md)
         "processing_guarantee": "at_least_once",  # exactly-once effect comes from the event store
         "topic_partitions": settings.partitions,
         "topic_allow_declare": False,  # topics are created up front with their final partitions

@@ -31,7 +31,7 @@ from application.dead_letters import DeadLetterBox, describe
 from application.jsonl import parse_record
 from application.service import MemoryService
 from application.settings import Settings
-from application.store import kafka_tracking
+from application.memory_app import kafka_tracking
 from domain.envelope import InputEnvelope, KnowledgeDocument
 from domain.values import Cause
 
@@ -214,7 +214,7 @@ class RecordHandler:
         ordered = sorted(records, key=lambda r: (r.topic, r.partition))  # stable: offsets stay in order
         for _, group in groupby(ordered, key=lambda r: (r.topic, r.partition)):
             run = list(group)
-            done = self.store.process_recorder.max_tracking_id(self._tracking(run[0]).application_name) or 0
+            done = self.store.last_tracked(self._tracking(run[0]).application_name)
             if any(r.offset + 1 <= done for r in run) or (len(run) < 2 and not across_partitions):
                 out.update((_at(r), one(r)) for r in run)  # redeliveries and singles take the careful path
             else:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from application.store import MemoryStore
-from projections.follower import MEMORY_TOPICS
+from application.memory_app import MemoryApplication
+from projections.catch_up import MEMORY_TOPICS
 from projections.timeline_view import TimelineView
 
 OUTBOX_NAME = "outbox:memory-events"
@@ -25,7 +25,7 @@ def outbox_position(timeline: TimelineView) -> int:
     return timeline.max_tracking_id(OUTBOX_NAME) or 0
 
 
-def pending_records(store: MemoryStore, timeline: TimelineView, limit: int = 500) -> list[tuple[int, bytes, bytes]]:
+def pending_records(store: MemoryApplication, timeline: TimelineView, limit: int = 500) -> list[tuple[int, bytes, bytes]]:
     """(notification_id, key, value) of the next events, stopping where the timeline is behind."""
     notifications = store.recorder.select_notifications(
         outbox_position(timeline) + 1, limit=limit, topics=MEMORY_TOPICS

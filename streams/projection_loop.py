@@ -13,7 +13,7 @@ import logging
 import signal
 from typing import Any, Awaitable, Callable
 
-from application.bootstrap import Runtime
+from memstream.bootstrap import Runtime
 from application.settings import Settings
 from streams.outbox import mark_published, pending_records
 

@@ -48,7 +48,7 @@ def sqlite_url(tmp_path):
 @pytest.fixture(scope="session")
 def model_dir():
     """The converted offline embedding model (converted once; reused across runs)."""
-    from projections.embedding.convert_use import convert
+    from tools.convert_use import convert
     from projections.embedding.embedder import default_model_dir
 
     path = default_model_dir()

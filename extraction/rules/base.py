@@ -4,7 +4,7 @@ and the checks every rule needs (who is the subject, is it hedged, is it a quest
 from __future__ import annotations
 
 import logging
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable

@@ -7,7 +7,7 @@ is only drawn for options found in these tables.
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 from dataclasses import dataclass
 
 

@@ -9,7 +9,7 @@ when it is short and names exactly one option.
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 from dataclasses import dataclass, field
 
 from extraction.rules.brands import Brand, brands_in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 from datetime import date, timedelta
 
 from extraction.rules import dates as D

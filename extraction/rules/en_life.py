@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import Found, Sentence, fact, statement_ok
 from extraction.rules.lexicon import ANIMALS, animal_of, item_key, possession_of, singular

@@ -3,7 +3,7 @@ next Friday", "I went to Paris last week"."""
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import (Found, Sentence, clause_end, en_third_person, fact, hedged, is_question_clause,
                                    subject_is_user)

@@ -3,7 +3,7 @@ I'm into / I'm a fan of, with "anymore" and "no longer" for changes of mind."""
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import Found, Sentence, statement_ok
 from extraction.rules.lexicon import is_food

@@ -4,7 +4,7 @@ requests to the assistant that say nothing about the user)."""
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 _FILLER_ZH = re.compile(
     r"顺便说一下|顺便说|对了|另外|话说|说起来|总之|反正|其实|真的|非常|特别|已经|刚刚|平时|一直|所以|而且|但是|不过|然后|"

@@ -10,12 +10,12 @@ when everything in it is explained by a candidate or is small talk.
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from domain.extraction import Candidate, CandidateSet, WindowMessage
-from extraction.rules import en, en_life, en_plans, en_prefs, more, zh, zh_life, zh_plans, zh_prefs
+from extraction.rules import en, en_life, en_plans, en_prefs, health_learning_location, zh, zh_life, zh_plans, zh_prefs
 from extraction.rules.base import IMPLICIT_CONFIDENCE, Found, Sentence, content_of, run_rules
 from extraction.rules.brands import CATEGORY_EN, CATEGORY_ZH, PREFERENCE_SLOT, TIER_PREFERENCE
 from extraction.rules.choices import Choice, detect_choice
@@ -24,8 +24,8 @@ from extraction.rules.filler import assistant_says_nothing_about_user, is_filler
 from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
 
-ZH_RULES = more.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:]
-EN_RULES = more.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:]
+ZH_RULES = health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:]
+EN_RULES = health_learning_location.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:]
 ADDITIVE = ("food.like", "food.dislike", "family.children")
 MAX_CHARS = 4000
 """Longer messages (pasted documents) are only read this far and are never covered."""

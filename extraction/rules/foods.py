@@ -3,7 +3,7 @@ allergen / avoided-item keys shared by both languages ("花生" and "peanuts" ->
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 
 SPICY_ZH = ("吃辣", "辣的", "辣锅", "麻辣", "重辣", "辣味", "辣菜", "辣椒", "辣", "特辣", "变态辣", "香辣", "川味")

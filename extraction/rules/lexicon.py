@@ -8,7 +8,7 @@ the tables only make different phrasings of common concepts agree.
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.foods import (  # noqa: F401  (re-exported for the rule modules)
     ALLERGENS, FOODS_EN, FOODS_ZH, SPICY_EN, SPICY_ZH, is_food, is_spicy, item_key)

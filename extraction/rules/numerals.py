@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4,
               "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

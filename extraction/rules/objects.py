@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import Found, fact, pref
 from extraction.rules.lexicon import hotel_tier_value, is_food, is_spicy, slugify, style_topic, topic_of, topic_slot

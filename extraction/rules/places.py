@@ -7,7 +7,7 @@ word, or a run of Capitalised words); the table only helps boundaries and keys.
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 _PAIRS = """
 北京 Beijing|上海 Shanghai|广州 Guangzhou|深圳 Shenzhen|成都 Chengdu|重庆 Chongqing|杭州 Hangzhou|南京 Nanjing|

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extraction.rules import rx as re  # re, with a cache that holds all rule patterns
+from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import (Found, Sentence, clause_end, clause_start, fact, hedged, is_question_clause,
                                    subject_is_user, zh_third_person)

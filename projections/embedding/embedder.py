@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from projections.embedding import DEFAULT_MODEL
-from projections.embedding import convert_use
+from tools import convert_use
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class FastEmbedEmbedder:
         except (OSError, ValueError) as exc:
             raise EmbedderUnavailable(
                 f"{path} is not a converted model directory (no readable manifest.json: {exc}); "
-                f"create one with `python -m projections.embedding.convert_use --out {path}`") from exc
+                f"create one with `python -m tools.convert_use --out {path}`") from exc
         if not (path / manifest.get("model_file", "model.onnx")).is_file():
             raise EmbedderUnavailable(f"{path}/manifest.json exists but the model file is missing")
         return manifest

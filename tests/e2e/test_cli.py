@@ -19,7 +19,7 @@ def memstream(*args: str, data_dir, model_dir=None, check: bool = True, timeout:
     env.pop("MEMSTREAM_KAFKA_URL", None)
     if model_dir:
         env["MEMSTREAM_MODEL_DIR"] = str(model_dir)
-    proc = subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"memstream {' '.join(args)} exited {proc.returncode}\n{proc.stderr}")

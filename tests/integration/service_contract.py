@@ -13,13 +13,13 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
-from application.store import kafka_tracking
+from application.memory_app import kafka_tracking
 from domain.envelope import InputEnvelope
 from domain.values import Cause
 from extraction.rule_extractor import RuleBasedExtractor
-from projections.follower import catch_up
+from projections.catch_up import catch_up
 from projections.timeline import TimelineProjector
 from projections.timeline_view import TRACKING_NAME
 from tests.support.fakes import TableFinder

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import respx
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from domain.envelope import InputEnvelope
 from extraction.anthropic_extractor import AnthropicExtractor

@@ -16,13 +16,13 @@ import textwrap
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.store import creating_tables, open_store
+from adapters.event_store import creating_tables, open_application
 from tests.conftest import REPO
 
 OPEN_RUNTIME = textwrap.dedent(
     """
     import sys
-    from application.bootstrap import build_runtime
+    from memstream.bootstrap import build_runtime
     from application.settings import Settings
     runtime = build_runtime(Settings(data_dir=sys.argv[1]), sync_projections=False, with_vectors=False)
     runtime.close()
@@ -90,8 +90,8 @@ def test_four_processes_open_a_fresh_store_together(tmp_path, round_: int) -> No
     for proc, (out, err) in zip(procs, outcomes):
         assert proc.returncode == 0, err[-2000:]
         assert out.strip() == "opened"
-    store = open_store(f"sqlite:///{data_dir / 'events.sqlite'}")
+    store = open_application(f"sqlite:///{data_dir / 'events.sqlite'}")
     try:
-        assert store.process_recorder.max_tracking_id("__migration__") == 1
+        assert store.last_tracked("__migration__") == 1
     finally:
         store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from extraction.rule_extractor import RuleBasedExtractor
 from projections.embed_ahead import EmbedAhead

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projections.embedding import DEFAULT_MODEL, convert_use
+from projections.embedding import DEFAULT_MODEL
+from tools import convert_use
 from projections.embedding.cache import CachedEmbedder
 from projections.embedding.embedder import (EmbedderUnavailable, FastEmbedEmbedder, _hub_reachable,
                                             build_embedder)

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from domain.envelope import InputEnvelope
 

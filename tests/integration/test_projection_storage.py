@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from streams.outbox import mark_published, outbox_position
 from tests.integration.service_contract import V1, envelope

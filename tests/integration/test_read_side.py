@@ -9,13 +9,13 @@ import zlib
 import numpy as np
 import pytest
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from extraction.rule_extractor import RuleBasedExtractor
 from projections.embedding import model_identity
 from projections.read_side import ReadSide
 from projections.vector_projection import MODEL_KEY
-from projections.follower import catch_up, catch_up_together
+from projections.catch_up import catch_up, catch_up_together
 from tests.integration.service_contract import TABLE, V1, V2, envelope
 from tests.support.fakes import TableFinder
 
@@ -32,7 +32,7 @@ def runtime(tmp_path, model_dir):
 
 
 def test_search_returns_the_current_version_only(runtime):
-    results = runtime.read_side.search.search("xiaoyi", "住在哪里", top_k=5)
+    results = runtime.read_side.memory_search.search("xiaoyi", "住在哪里", top_k=5)
     assert results, "the user's profile memory should be found"
     top = results[0]
     assert "成都" in top["content"] and top["version"] == 2
@@ -42,26 +42,26 @@ def test_search_returns_the_current_version_only(runtime):
 
 
 def test_other_users_never_see_each_others_memories(runtime):
-    results = runtime.read_side.search.search("other", "小忆 成都 火锅", top_k=50)
+    results = runtime.read_side.memory_search.search("other", "小忆 成都 火锅", top_k=50)
     assert results and {r["user_id"] for r in results} == {"other"}
-    assert runtime.read_side.search.search("nobody", "住在哪里") == []
+    assert runtime.read_side.memory_search.search("nobody", "住在哪里") == []
 
 
 def test_kind_filter(runtime):
-    episodes = runtime.read_side.search.search("other", "上海", kinds=("episode",))
+    episodes = runtime.read_side.memory_search.search("other", "上海", kinds=("episode",))
     assert episodes and {r["kind"] for r in episodes} == {"episode"}
-    assert runtime.read_side.search.search("other", "上海", kinds=("skill",)) == []
+    assert runtime.read_side.memory_search.search("other", "上海", kinds=("skill",)) == []
 
 
 def test_replay_gives_the_same_search_results(runtime):
     queries = ["住在哪里", "喜欢吃什么", "上海"]
-    before = {(u, q): runtime.read_side.search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
+    before = {(u, q): runtime.read_side.memory_search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
     for projector in runtime.projectors():
         projector.clear()
     assert runtime.read_side.index.count() == 0
     for projector in runtime.projectors():
         catch_up(runtime.store, projector, batch_size=2)
-    after = {(u, q): runtime.read_side.search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
+    after = {(u, q): runtime.read_side.memory_search.search(u, q, top_k=10) for u in ("xiaoyi", "other") for q in queries}
     assert after == before
 
 
@@ -73,16 +73,16 @@ def test_replaying_old_events_cannot_roll_the_index_back(runtime):
     memory_events = [(i, e) for i, e in events if type(e).__name__.startswith("Memory")]
     for pair in reversed(memory_events):  # newest first, then older ones
         vector.process([pair])
-    top = runtime.read_side.search.search("xiaoyi", "住在哪里", top_k=5)[0]
+    top = runtime.read_side.memory_search.search("xiaoyi", "住在哪里", top_k=5)[0]
     assert top["version"] == 2 and "成都" in top["content"]
     archived = [v["memory_id"] for v in runtime.timeline.memories("xiaoyi", include_archived=True)
                 if v["status"] == "archived"]
-    found = {r["memory_id"] for r in runtime.read_side.search.search("xiaoyi", "上海 成都", top_k=50)}
+    found = {r["memory_id"] for r in runtime.read_side.memory_search.search("xiaoyi", "上海 成都", top_k=50)}
     assert archived and not (found & set(archived))
 
 
 def _search_all(runtime):
-    return {(u, q): runtime.read_side.search.search(u, q, top_k=10)
+    return {(u, q): runtime.read_side.memory_search.search(u, q, top_k=10)
             for u in ("xiaoyi", "other") for q in ("住在哪里", "喜欢吃什么", "上海")}
 
 
@@ -128,8 +128,8 @@ class OtherModel:
 
 def _reopen(runtime, embedder) -> ReadSide:
     runtime.read_side.close()
-    runtime._read_side = ReadSide.open(runtime.settings, runtime.timeline, embedder)
-    return runtime._read_side
+    runtime.read_side_part.provide(ReadSide.open(runtime.settings, runtime.timeline, embedder))
+    return runtime.read_side
 
 
 def test_reopening_with_the_same_model_keeps_the_index(runtime):

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
-from application.store import kafka_tracking
+from application.memory_app import kafka_tracking
 from streams.handlers import Record, RecordHandler
 
 TOPIC = "memstream.messages"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
-from application.sqlite_sync import use_synchronous
-from application.store import open_store
+from adapters.sqlite_sync import use_synchronous
+from adapters.event_store import open_application
 from tests.conftest import REPO
 
 FULL, NORMAL = 2, 1  # PRAGMA synchronous values
@@ -29,9 +29,9 @@ SAVE_THEN_DIE = textwrap.dedent(
     import os, signal, sys
     from eventsourcing.domain import Aggregate
     from eventsourcing.persistence import Tracking
-    from application.store import open_store
+    from adapters.event_store import open_application
 
-    store = open_store(f"sqlite:///{sys.argv[1]}", sync="normal")
+    store = open_application(f"sqlite:///{sys.argv[1]}", sync="normal")
     for offset in range(int(sys.argv[2])):
         store.save_tracked([Aggregate()], Tracking("kafka:probe[0]", offset + 1))
     print("saved", flush=True)
@@ -59,7 +59,7 @@ def test_event_store_follows_the_setting_and_projections_skip_the_fsync(
 
 def test_the_event_store_fsyncs_every_commit_by_default(tmp_path: Path) -> None:
     assert Settings().event_store_sync == "full"
-    store = open_store(f"sqlite:///{tmp_path / 'events.sqlite'}")
+    store = open_application(f"sqlite:///{tmp_path / 'events.sqlite'}")
     try:
         assert synchronous(store.factory.datastore) == FULL
     finally:
@@ -87,9 +87,9 @@ def test_commits_without_fsync_survive_a_killed_process(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert proc.stdout.strip() == "saved"
-    store = open_store(f"sqlite:///{path}")
+    store = open_application(f"sqlite:///{path}")
     try:
         assert store.recorder.max_notification_id() == 200
-        assert store.process_recorder.max_tracking_id("kafka:probe[0]") == 200
+        assert store.last_tracked("kafka:probe[0]") == 200
     finally:
         store.close()

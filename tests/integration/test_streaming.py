@@ -38,7 +38,7 @@ def stream(tansu_broker, tmp_path, processes):
            "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "4"}
 
     def worker(name: str, role: str = "agents"):
-        return processes([sys.executable, "-m", "streams.cli", "worker", "--role", role], env=env, name=name)
+        return processes([sys.executable, "-m", "cli.main", "worker", "--role", role], env=env, name=name)
 
     probe = StoreProbe(settings.event_store_url)
     yield settings, worker, probe
@@ -156,8 +156,8 @@ def test_poison_records_become_dead_letters(stream):
     wait_until(lambda: refined(probe, 30), 120, "valid records around the poison", w.log_tail)
     from application.dead_letters import DeadLetterBox
 
-    wait_until(lambda: len(DeadLetterBox(probe.store).list()) == 4, 30, "4 dead letters", w.log_tail)
-    letters = {d["offset"]: d for d in DeadLetterBox(probe.store).list()}
+    wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == 4, 30, "4 dead letters", w.log_tail)
+    letters = {d["offset"]: d for d in DeadLetterBox(probe.store).recent()}
     reasons = " | ".join(d["reason"] for d in letters.values())
     assert "invalid JSON" in reasons
     assert "messages: List should have at least 1 item" in reasons
@@ -201,14 +201,14 @@ def test_dead_letters_can_be_resubmitted(stream, tmp_path):
 
     w = worker("w-resubmit")
     produce(settings.kafka_url, settings.topic("messages"), [(b"u", b"not json at all")])
-    wait_until(lambda: len(DeadLetterBox(probe.store).list()) == 1, 60, "a dead letter", w.log_tail)
+    wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == 1, 60, "a dead letter", w.log_tail)
     env = {**os.environ, "MEMSTREAM_KAFKA_URL": settings.kafka_url,
            "MEMSTREAM_DATA_DIR": str(settings.data_dir), "MEMSTREAM_TOPIC_PREFIX": settings.topic_prefix}
-    proc = subprocess.run([sys.executable, "-m", "streams.cli", "deadletters", "--resubmit", "--json"],
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "deadletters", "--resubmit", "--json"],
                                         env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["dead_letters"][0]["resubmissions"] == 1
     # Still not JSON, so it comes back as a new dead letter from its new offset.
-    wait_until(lambda: len(DeadLetterBox(probe.store).list()) == 2, 60, "the resubmitted record", w.log_tail)
-    offsets = sorted(d["offset"] for d in DeadLetterBox(probe.store).list())
+    wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == 2, 60, "the resubmitted record", w.log_tail)
+    offsets = sorted(d["offset"] for d in DeadLetterBox(probe.store).recent())
     assert offsets[0] != offsets[1]

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from application.store import open_store
+from adapters.event_store import open_application
 from domain.memory import MemoryArchived, MemoryCreated, MemoryRevised
 from domain.raw_input import RawInput
 
@@ -18,7 +18,7 @@ MEMORY = tuple(get_topic(c) for c in (MemoryCreated, MemoryRevised, MemoryArchiv
 
 class StoreProbe:
     def __init__(self, url: str) -> None:
-        self.store = open_store(url)
+        self.store = open_application(url)
 
     def events(self, topics: tuple[str, ...]) -> list[Any]:
         out, start = [], 1

@@ -3,7 +3,7 @@
 import pytest
 from eventsourcing.application import Application
 
-from domain.memory import Memory, MemoryArchived, MemoryCreated, MemoryError_, MemoryRevised
+from domain.memory import Memory, MemoryArchived, MemoryCreated, MemoryStateError, MemoryRevised
 
 
 def new_memory(**overrides):
@@ -44,9 +44,9 @@ def test_archived_memory_refuses_further_changes():
     memory = new_memory()
     memory.archive(stage="fine", reason="superseded", cause={}, decided_by="r", superseded_by=["m9"])
     assert memory.superseded_by == ["m9"]
-    with pytest.raises(MemoryError_):
+    with pytest.raises(MemoryStateError):
         memory.revise(content="y", stage="fine", reason="conflict", cause={}, decided_by="r")
-    with pytest.raises(MemoryError_):
+    with pytest.raises(MemoryStateError):
         memory.archive(stage="fine", reason="superseded", cause={}, decided_by="r")
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from application.settings import Settings
-from streams.cli_stream import preload, tune_for_role
+from cli.stream import preload, tune_for_role
 from tests.conftest import REPO
 
 
@@ -20,7 +20,7 @@ def test_embedding_threads_default_to_one_in_a_worker_and_two_elsewhere():
 
 
 def _niceness_after(role: str, fine_nice: int) -> int:
-    code = ("import os; from application.settings import Settings; from streams.cli_stream import tune_for_role; "
+    code = ("import os; from application.settings import Settings; from cli.stream import tune_for_role; "
             f"tune_for_role(Settings(fine_nice={fine_nice}), {role!r}); print(os.nice(0))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     return int(out.stdout.strip())
@@ -54,7 +54,7 @@ def test_the_worker_leaves_the_root_logger_at_its_level():
 def test_a_session_leader_lowers_its_sessions_priority_and_nobody_else_does(tmp_path):
     """Linux autogroups share the CPU between sessions first; see lower_session_priority."""
     def run(new_session: bool, target: Path) -> str:
-        code = ("import sys; from pathlib import Path; from streams.cli_stream import lower_session_priority; "
+        code = ("import sys; from pathlib import Path; from cli.stream import lower_session_priority; "
                 f"print(lower_session_priority(10, Path({str(target)!r})))")
         out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
                              check=True, start_new_session=new_session)

@@ -17,18 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.jsonl import BadLine, read_jsonl
 from application.knowledge import document_event_id
 from application.settings import REPO_ROOT, Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
-from domain.raw_input import raw_input_id
-from projections.follower import head
+from domain.raw_input import RawInput, raw_input_id
+from projections.catch_up import head
 from projections.vector_projection import TRACKING_NAME as VECTOR_POSITION
 from streams.broker import TansuBroker
-from streams.cli import CommandError
+from cli.main import CommandError
 from streams.publish import record_key, record_value, send_all
-from streams.render import emit_json, print_history, print_memories
+from cli.render import emit_json, print_history, print_memories
 from streams.topics import ensure_topics, topic_specs_for
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -94,7 +94,7 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "MEMSTREAM_KAFKA_URL": settings.kafka_url,
            "MEMSTREAM_DATA_DIR": str(settings.data_dir), "MEMSTREAM_SESSION_TIMEOUT": "2"}
     with open(log_path, "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=REPO_ROOT,
+        return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, cwd=REPO_ROOT,
                                 stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -139,13 +139,13 @@ def wait_until_processed(settings: Settings, envelopes: list, docs: list, worker
 
 def _refined(runtime: Any, aggregate_id: Any) -> bool:
     try:
-        return runtime.store.repository.get(aggregate_id).is_refined
+        return (raw := runtime.store.find(aggregate_id, RawInput)) is not None and raw.is_refined
     except Exception:  # noqa: BLE001 - not recorded yet
         return False
 
 
 def _last_memory_event(runtime: Any) -> int:
-    from projections.follower import MEMORY_TOPICS
+    from projections.catch_up import MEMORY_TOPICS
 
     top = head(runtime.store)
     recent = runtime.store.recorder.select_notifications(max(1, top - 200), limit=201, topics=MEMORY_TOPICS)
@@ -159,10 +159,10 @@ def show(settings: Settings, envelopes: list[InputEnvelope], as_json: bool) -> i
         memories = {u: runtime.timeline.memories(u) for u in users}
         profile = next(v for v in memories["xiaoyi"] if v["key"] == "profile")
         chain = runtime.timeline.history(profile["memory_id"])
-        hits = runtime.read_side.search.search("xiaoyi", "住在哪里", top_k=3)
+        hits = runtime.read_side.memory_search.search("xiaoyi", "住在哪里", top_k=3)
         from application.dead_letters import DeadLetterBox
 
-        letters = DeadLetterBox(runtime.store).list()
+        letters = DeadLetterBox(runtime.store).recent()
     finally:
         runtime.close()
     if as_json:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Protocol, Sequence
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from application.store import MemoryStore
+from application.memory_app import MemoryApplication
 from domain.memory import MemoryArchived, MemoryCreated, MemoryRevised
 
 MEMORY_TOPICS = tuple(get_topic(c) for c in (MemoryCreated, MemoryRevised, MemoryArchived))
@@ -31,12 +31,12 @@ class Projector(Protocol):
     def clear(self) -> None: ...
 
 
-def head(store: MemoryStore) -> int:
-    return store.recorder.max_notification_id() or 0
+def head(store: MemoryApplication) -> int:
+    return store.head()
 
 
 def catch_up(
-    store: MemoryStore,
+    store: MemoryApplication,
     projector: Projector,
     batch_size: int = 500,
     progress: Progress | None = None,
@@ -61,14 +61,14 @@ def catch_up(
     return done
 
 
-def next_batch(store: MemoryStore, start: int, batch_size: int, until: int | None) -> list[tuple[int, Any]]:
+def next_batch(store: MemoryApplication, start: int, batch_size: int, until: int | None) -> list[tuple[int, Any]]:
     """(notification id, decoded memory event) pairs from ``start`` on, at most ``batch_size``."""
     notifications = store.recorder.select_notifications(start, limit=batch_size, stop=until, topics=MEMORY_TOPICS)
     return [(n.id, store.mapper.to_domain_event(n)) for n in notifications]
 
 
 def catch_up_together(
-    store: MemoryStore,
+    store: MemoryApplication,
     leader: Any,
     followers: Sequence[Any],
     batch_size: int = 500,

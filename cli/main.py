@@ -29,7 +29,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from streams import cli_read, cli_stream, cli_write
+    from cli import read as cli_read, stream as cli_stream, write as cli_write
 
     parser = argparse.ArgumentParser(prog="memstream", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?")
     p.add_argument("--user", help="whose memories (required unless --queries lines carry user)")
     p.add_argument("--queries", type=Path, help='JSONL of {"id": ..., "query": ...[, "user": ...]}')
+    p.add_argument("--any-user", action="store_true",
+                   help="operators: let --queries lines name a user other than --user")
     p.add_argument("--kind", action="append", default=[])
     p.add_argument("--key", action="append", default=[])
     p.add_argument("--tag", action="append", default=[])

