@@ -23,10 +23,10 @@ from typing import Any, Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from domain.raw_input import episode_id, raw_input_id
-from projections.follower import MEMORY_TOPICS
+from projections.catch_up import MEMORY_TOPICS
 from projections.vector_projection import TRACKING_NAME as VECTOR_POSITION
 
 
@@ -156,7 +156,7 @@ class CpuHog:
     """A process that keeps ``duty`` of a core busy (in 10 ms cycles) at normal priority.
 
     Why: the shared VM's speed drifts between phases in which the same run costs 15
-    to 39 CPU seconds (README, Benchmarks), so whether a change helps on a slow phase
+    to 39 CPU seconds (docs/benchmarks.md), so whether a change helps on a slow phase
     could only be learnt by waiting for one. A competing process takes a steady share
     of the two cores instead: a reproducible stand-in for a slower machine, to compare
     variants under, not a model of the VM's slowness. Stopped by its pid.

@@ -18,7 +18,7 @@ STAGES = [
     ("fine: refine", ("refine (application/service", "refine_batch (")),
     ("projection: timeline", ("projections/timeline.py", "timeline_view.py")),
     ("projection: vector", ("vector_projection.py",)),
-    ("projection: follower", ("follower.py",)),
+    ("projection: catch-up", ("catch_up.py",)),
     ("outbox", ("outbox.py", "publish_outbox")),
     ("handlers (decode, dead letters)", ("streams/handlers.py",)),
     ("faust/aiokafka event loop", ("faust/", "aiokafka/", "mode/", "asyncio/")),

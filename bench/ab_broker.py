@@ -1,7 +1,7 @@
 """Interleaved A/B runs of the broker latency benchmark.
 
 Why interleaved: on this shared VM the same work costs 15 to 39 CPU seconds from one
-phase to the next (README, Benchmarks), far more than most changes move. Running the
+phase to the next (docs/benchmarks.md), far more than most changes move. Running the
 variants in alternating order, round after round, puts each pair on the same phase;
 only the per-round comparison and the medians over many rounds mean anything.
 

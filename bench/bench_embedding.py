@@ -25,7 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from projections.embedding import DEFAULT_MODEL, convert_use  # noqa: E402
+from projections.embedding import DEFAULT_MODEL
+from tools import convert_use  # noqa: E402
 from projections.embedding.cache import CachedEmbedder  # noqa: E402
 from projections.embedding.embedder import FastEmbedEmbedder, default_model_dir  # noqa: E402
 

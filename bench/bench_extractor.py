@@ -3,7 +3,7 @@
 Why: the Fine stage is most of a streaming worker's CPU per message, and the rule
 finder was most of that. It builds about a thousand patterns and hands them to
 ``re`` as strings; ``re`` keeps 512 compiled, so most were recompiled for every
-message. ``extraction/rules/rx.py`` keeps them all. This runs the real service
+message. ``extraction/rules/pattern_cache.py`` keeps them all. This runs the real service
 (``record_input`` then ``refine``, rule extractor, no vectors) over the broker
 benchmark's envelopes, once as shipped and once with ``rx`` handing every pattern
 to the standard ``re`` cache (``stdlib-re``: the behaviour before the fix). Then the
@@ -33,7 +33,7 @@ WARMUP = 100
 
 def measure(envelopes: int, users: int, stdlib_re: bool) -> dict[str, Any]:
     """One mode, in this process (the caller runs each mode in a fresh one)."""
-    from extraction.rules import rx
+    from extraction.rules import pattern_cache as rx
 
     if stdlib_re:
         rx.compile = re.compile  # type: ignore[assignment] # re's own 512-pattern cache

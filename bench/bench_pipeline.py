@@ -13,7 +13,7 @@ so a regression here is the code's, not Kafka's. Three measurements:
    (clear + one pass of the timeline and vector projections) with a cold and a
    warm embedding cache. Target (the issue): 100k events in < 60 s, warm cache
    (the whole log of >= 100k events must replay in under 60 s);
-3. search: user-filtered ``read_side.search.search`` (the CLI's code path)
+3. search: user-filtered ``read_side.memory_search.search`` (the CLI's code path)
    latency at 1k, 10k and the full log's memories (>100k live memories by
    default), split into query embedding, dense and lexical parts. Target (the
    issue): p99 < 10 ms at 100k memories.
@@ -35,11 +35,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from application.bootstrap import build_runtime
+from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from domain.envelope import InputEnvelope
 from domain.ports import SearchFilter
-from projections.follower import catch_up_together, head
+from projections.catch_up import catch_up_together, head
 
 from bench._common import (CITIES_EN, CITIES_ZH, RESULTS, THINGS_EN, machine, make_envelopes, pct, unique_share,
                            write_result)
@@ -153,12 +153,12 @@ def build_log(runtime: Any, target: int, users: int, refine_every: int, seed: in
 
 
 def bench_search(runtime: Any, users: int, queries: int, seed: int) -> dict[str, Any]:
-    """Latency of the CLI's search path (``read_side.search.search``, hybrid when it has a
+    """Latency of the CLI's search path (``read_side.memory_search.search``, hybrid when it has a
     lexical index); per query its parts are then timed apart, interleaved so background
     work in the index affects all alike: the model, the dense index query with the
     search's own candidate count, and the lexical (BM25) query."""
     rng = random.Random(seed)
-    srch = runtime.read_side.search
+    srch = runtime.read_side.memory_search
     model = getattr(srch.embedder, "inner", srch.embedder)  # the model, not the cache
     lexical = getattr(srch, "lexical", None)
     n_dense = max(5, getattr(srch, "dense_candidates", 5))

@@ -57,7 +57,7 @@ class Pipeline:
     ``HybridIndex`` (vector + lexical) and one embedder shared across runs."""
 
     def __init__(self, data_dir: Path, embedder: Any, write: WriteConfig) -> None:
-        from application.bootstrap import build_runtime
+        from memstream.bootstrap import build_runtime
         from application.settings import Settings
         from projections.hybrid import HybridIndex
         from projections.lexical_index import LexicalIndex
@@ -71,12 +71,12 @@ class Pipeline:
         self.write = write
         self.embedder = embedder
         self.runtime = build_runtime(Settings(data_dir=data_dir, extractor="rules"))
-        self.runtime._embedder = embedder  # the Fine stage's similarity lookup shares it
+        self.runtime.embedder_part.provide(embedder)  # the Fine stage's similarity lookup shares it
         self.index = HybridIndex(open_vector_index(None, data_dir / "vectors", embedder.dim),
                                  LexicalIndex(data_dir / "lexical.sqlite"))
-        self.runtime._read_side = ReadSide(
+        self.runtime.read_side_part.provide(ReadSide(
             embedder, self.index, VectorProjector(self.runtime.timeline, self.index, embedder),
-            MemorySearch(embedder, self.index, lexical=self.index.lexical))
+            MemorySearch(embedder, self.index, lexical=self.index.lexical)))
 
     @staticmethod
     def _set(**values: Any) -> None:
@@ -95,7 +95,7 @@ class Pipeline:
         """Rebuild the vector + lexical projection from the event log (a replay) when
         the config indexes differently from what is indexed now."""
         from projections import lexical_index, vector_projection
-        from projections.follower import catch_up
+        from projections.catch_up import catch_up
 
         if (vector_projection.EMBED_CONTEXT_MESSAGES, lexical_index.OWN_WEIGHT) == (cfg.embed_context, cfg.own_weight):
             return 0.0
@@ -116,5 +116,5 @@ class Pipeline:
 
     def close(self) -> None:
         self._set(**self._original)
-        self.runtime._embedder = None  # shared: the caller closes it
+        self.runtime.embedder_part.provide(None)  # shared: the caller closes it
         self.runtime.close()
