@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from adapters.sqlite_sync import use_synchronous
 from adapters.event_store import open_application
+from application.memory_app import MemoryApplication
 from tests.conftest import REPO
 
 FULL, NORMAL = 2, 1  # PRAGMA synchronous values
@@ -75,10 +77,20 @@ def test_an_unknown_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_other_datastores_are_left_alone() -> None:
-    class PostgresLikeFactory:
-        datastore = object()
+    class Pool:
+        def _create_connection(self) -> str:
+            return "a PostgreSQL connection"
 
-    use_synchronous(PostgresLikeFactory(), "normal")  # no SQLite pool to change: no error
+    class PostgresLikeFactory:
+        datastore = SimpleNamespace(pool=Pool())
+
+    factory = PostgresLikeFactory()
+    use_synchronous(factory, "normal")
+    assert "_create_connection" not in vars(factory.datastore.pool)  # not wrapped
+    assert factory.datastore.pool._create_connection() == "a PostgreSQL connection"
+    popo = MemoryApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    use_synchronous(popo.factory, "normal")  # no datastore at all: no error
+    assert not hasattr(popo.factory, "datastore")
 
 
 def test_commits_without_fsync_survive_a_killed_process(tmp_path: Path) -> None:

@@ -7,9 +7,13 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from application.settings import Settings
 from cli.stream import preload, tune_for_role
+from streams.app import ROLES, build_app
 from tests.conftest import REPO
 
 
@@ -71,6 +75,7 @@ class LoadingRuntime:
 
     def __init__(self, embed_ahead: bool = True) -> None:
         self.settings = Settings(embed_ahead=embed_ahead)
+        self.service = SimpleNamespace(store=None)  # what build_app's record handler holds
         self.loaded: list[str] = []
 
     @property
@@ -82,13 +87,31 @@ class LoadingRuntime:
         self.loaded.append("embedder")
 
 
-def test_each_role_loads_what_it_embeds_with_before_joining():
-    expected = {"all": ["read_side"], "projections": ["read_side"], "fine": ["embedder"],
-                "agents": ["embedder"], "fast": []}
-    for role, parts in expected.items():
-        runtime = LoadingRuntime()
-        preload(runtime, role)
-        assert runtime.loaded == parts, role
-    without_embed_ahead = LoadingRuntime(embed_ahead=False)
-    preload(without_embed_ahead, "fine")
-    assert without_embed_ahead.loaded == []
+def what_the_role_runs(role: str) -> set[str]:
+    """The agents and tasks the role's real Faust app starts (``projections`` has no app)."""
+    if role == "projections":
+        return {"projections"}
+    app = build_app(Settings(kafka_url="127.0.0.1:1"), LoadingRuntime(), role=role)  # type: ignore[arg-type]
+    runs = set(app.agents)
+    if any(task.__name__ == "run_projections" for task in app._app_tasks):
+        runs.add("projections")
+    return runs
+
+
+@pytest.mark.parametrize("embed_ahead", [True, False])
+@pytest.mark.parametrize("role", [*ROLES, "projections"])
+def test_each_role_loads_what_its_app_embeds_with_before_joining(role: str, embed_ahead: bool):
+    """Whatever projects needs the read side (model and index); the Fine agent embeds
+    ahead with the model alone; a role that does neither loads nothing."""
+    runs = what_the_role_runs(role)
+    if "projections" in runs:
+        needed = ["read_side"]
+    elif "memstream.fine" in runs and embed_ahead:
+        needed = ["embedder"]
+    else:
+        needed = []
+    runtime = LoadingRuntime(embed_ahead=embed_ahead)
+    preload(runtime, role)
+    assert runtime.loaded == needed, f"--role {role} runs {sorted(runs)}"
+    if role == "fast":
+        assert runs == {"memstream.fast"} and runtime.loaded == []  # the Fast stage never embeds
