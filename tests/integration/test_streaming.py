@@ -38,7 +38,7 @@ def stream(tansu_broker, tmp_path, processes):
            "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "4"}
 
     def worker(name: str, role: str = "agents"):
-        return processes([sys.executable, "-m", "cli.main", "worker", "--role", role], env=env, name=name)
+        return processes([os.path.join(os.path.dirname(sys.executable), "memstream"), "worker", "--role", role], env=env, name=name)
 
     probe = StoreProbe(settings.event_store_url)
     yield settings, worker, probe
@@ -204,7 +204,7 @@ def test_dead_letters_can_be_resubmitted(stream, tmp_path):
     wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == 1, 60, "a dead letter", w.log_tail)
     env = {**os.environ, "MEMSTREAM_KAFKA_URL": settings.kafka_url,
            "MEMSTREAM_DATA_DIR": str(settings.data_dir), "MEMSTREAM_TOPIC_PREFIX": settings.topic_prefix}
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "deadletters", "--resubmit", "--json"],
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "memstream"), "deadletters", "--resubmit", "--json"],
                                         env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["dead_letters"][0]["resubmissions"] == 1
