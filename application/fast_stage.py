@@ -12,6 +12,16 @@ LoCoMo evaluation measured it (bench/results/REPORT.md): context of 2 preceding
 turns lifted dense R@10 from ~31 to ~47 and BM25 R@10 from ~61 to ~70 at no extra
 retrieved tokens. Its sources stay the message itself: the context is a retrieval
 aid, not a claim about what the episode says.
+
+System messages get no episode and are no episode's context. They are the app's
+instructions to the assistant ("You are a helpful assistant."), not something the
+user said, so they must never be returned as a user memory. Skipping them here is
+better than recording an episode and archiving it at once: nothing is lost (the
+raw input, system message included, is in the event log as the ``RawInput`` and
+can be reprocessed), while create-then-archive would write two events and an index
+tombstone for the most repeated text there is (apps resend the same system prompt
+with every request) and would leave a window in which, on the Kafka path, the
+prompt is searchable before the Fine stage catches up.
 """
 
 from __future__ import annotations
@@ -99,6 +109,8 @@ def window_context(envelope: InputEnvelope, index: int, size: int | None = None)
     size = WINDOW_MESSAGES if size is None else size
     context: list[dict[str, str]] = []
     for message in envelope.messages[max(0, index - size):index]:
+        if message.role == "system":
+            continue  # instructions to the assistant, not conversation (see the module doc)
         text = message_text(message)
         if text:
             # keep the end of a long message: it is what the next message answers
@@ -113,6 +125,8 @@ def build_episodes(
     """One episode per message (per chunk of a long message), with deterministic IDs."""
     episodes: list[Memory] = []
     for index, message in enumerate(envelope.messages):
+        if message.role == "system":
+            continue  # never a user memory; the raw input keeps it (see the module doc)
         text = message_text(message)
         if not text:
             continue

@@ -5,6 +5,16 @@ memories (from the user's directory aggregate, which is consistent with the
 memories because both are written in one transaction), asks the extractor for
 decisions, and records them as events on the right Memory IDs. Episodes whose
 content is fully represented by Fine memories are archived with links to them.
+
+Episodes that carry no information (greetings, thanks, laughter, acknowledgements,
+assistant pleasantries; ``domain.information`` decides from their tokens) are archived
+with reason ``no_information``: they would otherwise stay active forever and crowd a
+user's memories and search results. Only the episode is archived; the raw input stays
+in the event log. The extractor still sees such turns in its window, because "ok" can
+accept an offer the assistant made; a memory made from it supersedes the episode.
+
+System messages are left out of the extractor's window: an instruction to the
+assistant ("You are a helpful assistant.") must never become a fact about the user.
 """
 
 from __future__ import annotations
@@ -16,12 +26,16 @@ from eventsourcing.domain import Aggregate
 
 from application.memory_app import MemoryApplication
 from domain.envelope import InputEnvelope
+from domain.information import carries_information
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.memory import Memory
 from domain.raw_input import RawInput, episode_id
 from domain.user_directory import UserDirectory
 from domain.values import Reason, Stage
 from application.fast_stage import message_id_of, message_text, source_of
+
+NO_INFORMATION_POLICY = "information-classifier"
+"""``decided_by`` of a no-information archive: the policy, not the extractor, decided it."""
 
 
 @dataclass
@@ -83,6 +97,7 @@ def window_messages(envelope: InputEnvelope, is_new: bool) -> list[WindowMessage
             latency_ms=m.latency_ms,
         )
         for i, m in enumerate(envelope.messages)
+        if m.role != "system"  # the app's instructions, never a statement about the user
     ]
 
 
@@ -119,7 +134,9 @@ class FineStage:
         for decision in extraction.decisions:
             self._apply(decision, envelope, sources, cause, decided_by, touched, result)
         pending: list[Aggregate] = list(touched.values())
-        pending += self._archive_covered(envelope, extraction, touched, cause, decided_by, result)
+        covered = self._archive_covered(envelope, extraction, touched, cause, decided_by, result)
+        pending += covered
+        pending += self._archive_no_information(envelope, {str(e.id) for e in covered}, touched, cause, result)
         directory.update(
             upserts={mid: directory_entry(m) for mid, m in touched.items() if m.is_active and m.kind != "episode"},
             removals=[mid for mid, m in touched.items() if not m.is_active],
@@ -237,6 +254,36 @@ class FineStage:
                     cause=cause,
                     decided_by=decided_by,
                     superseded_by=successors,
+                )
+                result.archived.append(str(episode.id))
+                archived.append(episode)
+        return archived
+
+    def _archive_no_information(
+        self,
+        envelope: InputEnvelope,
+        done: set[str],
+        touched: dict[str, Memory],
+        cause: dict[str, Any],
+        result: RefineResult,
+    ) -> list[Aggregate]:
+        """Archive the still active episodes of user/assistant turns that carry no information."""
+        archived: list[Aggregate] = []
+        for index, message in enumerate(envelope.messages):
+            if message.role not in ("user", "assistant") or carries_information(message.text()):
+                continue
+            message_id = message_id_of(envelope, index)
+            citing = sorted(mid for mid, m in touched.items()
+                            if m.is_active and any(s.get("message_id") == message_id for s in m.sources))
+            for episode in self._episodes_of(envelope.event_id, index):
+                if str(episode.id) in done:
+                    continue
+                episode.archive(
+                    stage=Stage.FINE.value,
+                    reason=Reason.NO_INFORMATION.value,
+                    cause=cause,
+                    decided_by=NO_INFORMATION_POLICY,
+                    superseded_by=citing,
                 )
                 result.archived.append(str(episode.id))
                 archived.append(episode)

@@ -43,6 +43,8 @@ class Reason(str, Enum):
     SUPERSEDED = "superseded"
     DOCUMENT_UPDATED = "document_updated"
     DELETED = "deleted"
+    NO_INFORMATION = "no_information"
+    """A greeting, thank, laugh or acknowledgement: archived, its raw input stays in the log."""
 
 
 @dataclass(frozen=True)
