@@ -16,6 +16,7 @@ cause (memories copy tags and info), so none of them is generous.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -317,6 +318,24 @@ class Message(_Model):
         return "\n".join(p for p in pieces if p)
 
 
+def content_event_id(user_id: str, conversation_id: str | None, messages: list[dict[str, Any]]) -> str:
+    """The id of an envelope sent without ``event_id``: a hash of who said what, where.
+
+    Why derived and not random: a file or a Kafka record re-sent without ids must be
+    recognised as the same input (the ``RawInput`` collides on its id), so ingesting a
+    file twice is a no-op instead of storing every episode twice. The parts are the
+    validated user id, the conversation id and the messages as JSON (nulls dropped,
+    times normalised), so "Z" and "+00:00" give one id. Tags and info are not part of
+    it: they describe the input, they do not make it another one. Two envelopes with
+    the same turns in the same conversation are the same input; a client that really
+    sends identical turns twice should give them ``event_id``s, ``message_id``s or
+    ``chat_time``s.
+    """
+    canonical = json.dumps([user_id, conversation_id, messages], ensure_ascii=False, sort_keys=True,
+                           separators=(",", ":"), default=str)
+    return "content:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 class InputEnvelope(_Model):
     """One add-message request: a batch of turns from one user's conversation.
 
@@ -351,6 +370,14 @@ class InputEnvelope(_Model):
     @classmethod
     def _event_id(cls, value: str) -> str:
         return _non_blank("event_id", value)
+
+    @model_validator(mode="after")
+    def _derived_event_id(self) -> "InputEnvelope":
+        """No ``event_id`` given: derive it from the content (see ``content_event_id``)."""
+        if "event_id" not in self.model_fields_set:
+            messages = [m.model_dump(mode="json", exclude_none=True) for m in self.messages]
+            self.event_id = content_event_id(self.user_id, self.conversation_id, messages)
+        return self
 
     @field_validator("user_id")
     @classmethod
