@@ -77,7 +77,17 @@ class Settings(BaseSettings):
     anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model id")
     anthropic_timeout: float = Field(default=30.0, gt=0, description="seconds per API call")
     governance: str = Field(
-        default="time", description="conflict policy: time | source | confidence"
+        default="time",
+        description="conflict policy of the Fine and Offline stages: time | source | confidence | a custom "
+        "rule's name (entry point group memstream.rules) | chain:RULE,RULE,... (consulted in order, first "
+        "verdict wins, time priority when all abstain)",
+    )
+    offline_idle: float = Field(
+        default=30.0, gt=0, description="`worker --role offline`: sweep a user once quiet this many seconds"
+    )
+    offline_interval: float = Field(
+        default=300.0, gt=0, description="`worker --role offline`: sweep every user changed since the "
+        "last sweep this often, seconds"
     )
     chunk_chars: int = Field(default=800, ge=50, description="Fast-stage chunk size (characters)")
     chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks")

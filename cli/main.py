@@ -70,11 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--projection", choices=["timeline", "vector"], action="append", default=[])
     p.add_argument("--resume", action="store_true", help="continue from the saved positions")
 
+    from cli import offline as cli_offline
+
+    p = add("reconcile", cli_offline.reconcile,
+            "the Offline stage: merge duplicates, settle conflicts, archive covered episodes")
+    p.add_argument("--user", help="sweep this user (default: every user changed since the last sweep)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+
     p = add("worker", cli_stream.worker, "run the Faust worker (needs MEMSTREAM_KAFKA_URL)")
     p.add_argument("--web-port", type=int, default=0, help="Faust web port (0 = no web server)")
-    p.add_argument("--role", choices=["all", "agents", "fast", "fine", "projections"], default="all",
+    p.add_argument("--role", choices=["all", "agents", "fast", "fine", "projections", "offline"], default="all",
                    help="agents = Fast + Fine + knowledge consumers; fast / fine = one stage each; "
-                        "projections = timeline, vectors, outbox")
+                        "projections = timeline, vectors, outbox; offline = the Offline stage's sweeps")
     add("demo", cli_stream.demo, "the main job end to end through a bundled broker")
     p = add("deadletters", cli_stream.deadletters, "list (or re-submit) dead-lettered records")
     p.add_argument("--resubmit", action="store_true", help="publish them again to their topic")

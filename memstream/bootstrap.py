@@ -62,7 +62,10 @@ class Lazy(Generic[T]):
 def build_extractor(settings: Settings, similar: Similar | None = None) -> Extractor:
     from extraction.rule_extractor import RuleBasedExtractor
 
-    policy = policy_from_name(settings.governance)
+    from importlib.metadata import entry_points  # custom governance rules, loaded only when named
+
+    rules = {ep.name: ep.load for ep in entry_points(group="memstream.rules")}
+    policy = policy_from_name(settings.governance, rules)
     choice = settings.extractor
     if choice not in ("rules", "auto", "anthropic"):
         raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
