@@ -27,10 +27,10 @@ from streams.projection_loop import project_forever
 
 log = logging.getLogger(__name__)
 
-ROLES = ("all", "agents", "fast", "fine")
+ROLES = ("all", "agents", "fast", "fine", "offline")
 """all = everything in one process; agents = Fast + Fine + knowledge; fast / fine = one stage
 each (separate processes use both cores). ``--role projections`` needs no consumer: see
-streams/projection_loop.py."""
+streams/projection_loop.py. offline = the Offline stage's sweeps (streams/offline_sweeps.py)."""
 HANDLE_ATTEMPTS = 5
 BATCH_MAX = 200  # records per take; the Fast stage writes a take in one transaction
 BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
@@ -77,6 +77,12 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     messages, knowledge, fine = topic("messages"), topic("knowledge"), topic("fine")
     outputs = {settings.topic("fine"): fine, settings.topic("deadletters"): topic("deadletters", 1)}
     memory_events = topic("memory-events")
+    offline_marks = topic("offline")
+
+    async def mark_changed(events: Sequence[faust.EventT]) -> None:
+        """Tell the Offline stage which users the Fine stage just handled (keys are user ids)."""
+        for key in dict.fromkeys(e.key for e in events if e.key):
+            await offline_marks.send(key=key, value=b"")
 
     def lane(name: str) -> Callable[..., Any]:
         async def run(call: Callable[..., Any], *args: Any) -> Any:
@@ -125,11 +131,17 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
         async def fine_stage(stream: faust.StreamT) -> None:
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
                 await handle(handler.on_fines, events, "fine")
+                await mark_changed(events)
 
         @app.agent(knowledge, name="memstream.knowledge")
         async def knowledge_stage(stream: faust.StreamT) -> None:
             async for event in stream.events():
                 await handle(single(handler.on_knowledge), [event], "fine")
+
+    if role in ("all", "offline"):
+        from streams.offline_sweeps import add_offline_agents
+
+        add_offline_agents(app, settings, runtime, offline_marks)
 
     if role == "all":
 

@@ -86,6 +86,7 @@ def default_topic_specs(
         TopicSpec(f"{prefix}.knowledge", partitions, "kb_id/doc_id", "knowledge documents"),
         TopicSpec(f"{prefix}.fine", partitions, "user_id", "internal fast->fine hand-off"),
         TopicSpec(f"{prefix}.memory-events", partitions, "user_id", "every domain event, out"),
+        TopicSpec(f"{prefix}.offline", partitions, "user_id", "user-changed marks for the Offline stage"),
         TopicSpec(f"{prefix}.deadletters", deadletter_partitions, None, "failed records"),
     ]
 
