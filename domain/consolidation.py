@@ -23,11 +23,18 @@ PARAPHRASE_KINDS = (MemoryKind.FACT.value, MemoryKind.PREFERENCE.value)
 
 Similar = Callable[[str, list[str]], "int | None"]
 """(text, pool) -> index of the pool entry that says the same thing, or None."""
+Words = Callable[[str], "set[str]"]
+"""text -> its object words (stop words removed), to tell whether two statements share a topic."""
+GROUPS = (PROFILE_KEY, "work")
+"""Candidate groups whose slots live together in one memory, rendered from the current slots."""
+POLARITY_FAMILIES = ("food", "diet", "drink")
+"""Slot families where one object has one polarity: a new statement on the object replaces the old."""
 
 
-def render(slots: dict[str, str], lang: str) -> str:
-    """Join slot clauses into one third-person sentence."""
-    clauses = [c for c in slots.values() if c]
+def render(slots: dict[str, str], lang: str, alternatives: dict[str, dict[str, str]] | None = None) -> str:
+    """Join slot clauses into one third-person sentence, in ``lang`` where a slot has that rendering."""
+    alternatives = alternatives or {}
+    clauses = [alternatives.get(k, {}).get(lang) or c for k, c in slots.items() if c]
     if not clauses:
         return ""
     if lang == "zh":
@@ -80,9 +87,10 @@ class _Working:
 class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
-    def __init__(self, policy: GovernancePolicy, similar: Similar | None = None) -> None:
+    def __init__(self, policy: GovernancePolicy, similar: Similar | None = None, words: Words | None = None) -> None:
         self.policy = policy
         self.similar = similar
+        self.words = words
 
     def decide(
         self,
@@ -142,20 +150,61 @@ class Consolidator:
             confidence=cand.confidence,
         )
 
-    def _target(self, cand: Candidate, working: list[_Working]) -> _Working | None:
-        if cand.group == PROFILE_KEY:
-            for w in working:
-                if w.key == PROFILE_KEY and w.kind == MemoryKind.FACT.value:
-                    return w
+    def _target(self, cand: Candidate, working: list[_Working]) -> tuple[_Working | None, str | None]:
+        """The memory a candidate belongs to, and the slot of it the candidate replaces (if another)."""
         for w in working:
             if cand.slot in w.slots or (w.key == cand.slot and w.kind == cand.kind):
-                return w
-        return self._paraphrase_of(cand, working)
+                return w, None
+        topical = self._topic_of(cand, working)
+        if topical[0] is not None:
+            return topical
+        if cand.group in GROUPS:
+            for w in working:
+                if w.key == cand.group and w.kind == MemoryKind.FACT.value:
+                    return w, None
+        return self._paraphrase_of(cand, working), None
+
+    def _topic_of(self, cand: Candidate, working: list[_Working]) -> tuple[_Working | None, str | None]:
+        """A memory about the same topic that a changed statement revises, even with no shared slot.
+
+        Same subject, and either the same predicate family with a change marker ("I now
+        live in…", 改喝…) or shared object words with a change marker or a polarity flip
+        (不再吃素 after 不吃素, "I quit pottery" after "I took up pottery")."""
+        if self.words is None or cand.kind not in PARAPHRASE_KINDS:
+            return None, None
+        a = cand.attributes
+        change, additive = bool(a.get("change")), bool(a.get("additive"))
+        polarity_slot = cand.slot.split(".")[0] in POLARITY_FAMILIES
+        if not (change or polarity_slot or a.get("revise_only")):
+            return None, None
+        subject = a.get("subject", "user")
+        mine = self.words(cand.content) | set(a.get("topic") or ())
+        family_slots = tuple(a.get("family_slots") or ())
+        best: tuple[float, _Working | None, str | None] = (0.0, None, None)
+        for w in working:
+            if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject:
+                continue
+            for slot, clause in (w.slots or {w.key: w.content}).items():
+                if slot in w.batch_slots:
+                    continue  # said in this same batch: statements of one message do not revise each other
+                shared = mine & (self.words(clause) | set(w.attributes.get("topic") or ()))
+                same_family = bool(family_slots) and slot.startswith(family_slots)
+                if same_family and change and not additive:
+                    score = 2.0 + len(shared)
+                elif shared and (change or polarity_slot and slot.split(".")[0] in POLARITY_FAMILIES):
+                    score = 1.0 + len(shared)
+                elif shared and a.get("revise_only") and len(shared) >= 1 and change:
+                    score = 0.5 + len(shared)
+                else:
+                    continue
+                if score > best[0]:
+                    best = (score, w, slot)
+        return best[1], best[2]
 
     def _paraphrase_of(self, cand: Candidate, working: list[_Working]) -> _Working | None:
         """Slots missed it; a memory of the same kind and slot family that says nearly the
         same thing (by embedding similarity) is still the same memory."""
-        if self.similar is None or cand.group == PROFILE_KEY or cand.kind not in PARAPHRASE_KINDS:
+        if self.similar is None or cand.group in GROUPS or cand.kind not in PARAPHRASE_KINDS:
             return None
         family = cand.slot.split(".")[0]
         pool = [w for w in working if w.kind == cand.kind and w.key != PROFILE_KEY
@@ -167,7 +216,9 @@ class Consolidator:
 
     def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> _Working | None:
         """Apply one candidate; returns the memory that already held it when nothing changed."""
-        target = self._target(cand, working)
+        target, replaced = self._target(cand, working)
+        if target is None and cand.attributes.get("revise_only"):
+            return None  # a statement without the user as subject only revises what it is clearly about
         if target is None:
             created = self._new(cand)
             if incoming.chat_time and cand.kind != MemoryKind.TOOL.value:
@@ -180,18 +231,35 @@ class Consolidator:
         held = target.slots.get(cand.slot)
         if held == cand.clause:
             return target  # a duplicate statement: nothing new to record
+        if replaced is not None and replaced != cand.slot:
+            held = target.slots.get(replaced)
         if held is not None and target.existing is not None and cand.slot not in target.batch_slots:
             slot_time = (target.attributes.get("slot_times") or {}).get(cand.slot)
             existing = replace(target.existing, latest_chat_time=slot_time or target.existing.latest_chat_time)
             if not self.policy.new_wins(existing, incoming):
                 return target  # governance kept the existing value
+        grouped = target.key in GROUPS
+        if replaced is not None and replaced != cand.slot:
+            target.slots.pop(replaced, None)
+        if not grouped and replaced is not None:
+            target.slots = {}  # a standalone memory now states the new thing only
+        if grouped:
+            self._drop_flipped(cand, target)
         target.slots[cand.slot] = cand.clause
         target.batch_slots.add(cand.slot)
+        clauses = cand.attributes.get("clauses")
+        alts = {k: v for k, v in (target.attributes.get("slot_clauses") or {}).items() if k in target.slots}
+        if clauses:
+            alts[cand.slot] = clauses
+        else:
+            alts.pop(cand.slot, None)
+        target.attributes = {**target.attributes, "slot_clauses": alts}
+        target.lang = cand.lang
         if incoming.chat_time:  # when each slot was last stated: time priority is per fact
             target.attributes = {**target.attributes,
                                  "slot_times": {**(target.attributes.get("slot_times") or {}), cand.slot: incoming.chat_time}}
-        if cand.group == PROFILE_KEY:
-            target.content = render(target.slots, target.lang)
+        if grouped:
+            target.content = render(target.slots, target.lang, alts)
         else:
             target.content = cand.content
             target.kind = cand.kind
@@ -202,6 +270,15 @@ class Consolidator:
         if target.existing is not None and target.reason != Reason.CONFLICT.value:
             target.reason = Reason.CONFLICT.value if held is not None else Reason.REFINEMENT.value
         target.changed = True
+
+    def _drop_flipped(self, cand: Candidate, target: _Working) -> None:
+        """One object, one polarity: 不吃素 then 不再吃素, "likes coffee" then "no longer drinks coffee"."""
+        if self.words is None or cand.slot.split(".")[0] not in POLARITY_FAMILIES:
+            return
+        mine = self.words(cand.clause)
+        for slot, clause in list(target.slots.items()):
+            if slot != cand.slot and slot.split(".")[0] in POLARITY_FAMILIES and mine & self.words(clause):
+                del target.slots[slot]
 
     @staticmethod
     def _accumulate(cand: Candidate, target: _Working) -> None:
@@ -216,12 +293,15 @@ class Consolidator:
 
     @staticmethod
     def _new(cand: Candidate) -> _Working:
-        profile = cand.group == PROFILE_KEY
+        profile = cand.group in GROUPS
         slots = {cand.slot: cand.clause}
+        attributes = dict(cand.attributes)
+        if cand.attributes.get("clauses"):
+            attributes["slot_clauses"] = {cand.slot: cand.attributes["clauses"]}
         return _Working(
             existing=None,
             kind=MemoryKind.FACT.value if profile else cand.kind,
-            key=PROFILE_KEY if profile else cand.slot,
+            key=cand.group if profile else cand.slot,
             slots=slots,
             lang=cand.lang,
             content=render(slots, cand.lang) if profile else cand.content,
@@ -229,7 +309,7 @@ class Consolidator:
             reasoning=None if profile else cand.reasoning,
             confidence=cand.confidence,
             sources=list(cand.source_message_ids),
-            attributes=dict(cand.attributes),
+            attributes=attributes,
             changed=True,
             batch_slots={cand.slot},
         )

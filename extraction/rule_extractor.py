@@ -27,7 +27,9 @@ class RuleBasedExtractor:
             finder = RuleCandidateFinder()
         self.finder = finder
         self.policy = policy or TimePriority()
-        self.consolidator = Consolidator(self.policy, similar)
+        from extraction.rules.topics import content_words
+
+        self.consolidator = Consolidator(self.policy, similar, content_words)
 
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)

@@ -23,6 +23,9 @@ from extraction.rules.dates import find_dates
 from extraction.rules.filler import assistant_says_nothing_about_user, is_filler, residual_fragments
 from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
+from extraction.rules.sentences import split_sentences
+from extraction.rules.fallback import fallback
+from extraction.rules.annotate import annotate, group_of
 
 ZH_RULES = health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:]
 EN_RULES = health_learning_location.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:]
@@ -46,19 +49,6 @@ def sentence_lang(text: str) -> str:
     cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
     latin = len(re.findall(r"[A-Za-z]", text))
     return "zh" if cjk and cjk * 4 >= latin else "en"
-
-
-def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
-    pattern = r"[。！？!?；;\n]+" if lang == "zh" else r"(?<=[.!?])\s+|[;\n]+"
-    spans, pos = [], 0
-    for m in re.finditer(pattern, text):
-        end = m.end() if lang == "zh" else m.start() + (len(m.group(0).rstrip()) if m.group(0).strip() else 0)
-        if end > pos:
-            spans.append((pos, end))
-        pos = m.end()
-    if pos < len(text):
-        spans.append((pos, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 @dataclass
@@ -99,7 +89,9 @@ class RuleCandidateFinder:
             s_lang = sentence_lang(text[start:end])
             s = Sentence(text[start:end], start, s_lang, m.chat_time, find_dates(text[start:end], m.chat_time, s_lang))
             fs = run_rules(ZH_RULES if s_lang == "zh" else EN_RULES, s)
+            fs = self._with_fallback(s, fs)
             self._attach_dates(s, fs)
+            annotate(s, fs)
             for f in fs:
                 f.shifted(start)
                 f.message_id = m.message_id
@@ -108,6 +100,18 @@ class RuleCandidateFinder:
                 a.consumed.extend(f.spans)
             a.found.extend(fs)
         return a
+
+    @staticmethod
+    def _with_fallback(s: Sentence, fs: list[Found]) -> list[Found]:
+        """No rule claimed the sentence (or only a generic dated event did): the fallback fact."""
+        if fs and not all(f.slot.startswith("event.") for f in fs):
+            return fs
+        f = fallback(s)
+        if f is None:
+            return fs
+        if fs and f.attributes.get("family") not in ("work", "residence"):
+            return fs
+        return [f]
 
     @staticmethod
     def _attach_dates(s: Sentence, fs: list[Found]) -> None:
@@ -134,7 +138,7 @@ class RuleCandidateFinder:
         if choice is None:
             return []
         # the choice explains its span better than a like / dislike rule would
-        a.found = [f for f in a.found if not (f.kind == "preference" and any(
+        a.found = [f for f in a.found if not ((f.kind == "preference" or f.attributes.get("fallback")) and any(
             x < choice.span[1] and choice.span[0] < y for x, y in f.spans))]
         a.consumed.append(choice.span)
         out: list[Found] = []
@@ -272,7 +276,7 @@ class RuleCandidateFinder:
             confidence=f.confidence,
             preference_type=f.preference_type,
             reasoning=f.reasoning,
-            group=f.group,
+            group=f.group or group_of(f.slot),
             attributes={k: v for k, v in f.attributes.items() if v not in (None, "")},
         )
 

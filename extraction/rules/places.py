@@ -111,13 +111,16 @@ def en_place_at(text: str, pos: int) -> tuple[str, int] | None:
         words.pop()
     if not words or _EN_NOT_PLACE.match(words[0]) and len(words) == 1:
         return None
+    last = words[-1]
+    if last.endswith(".") and not re.fullmatch(r"(?:[A-Z]\.)+|St\.|Mt\.|Ft\.", last):
+        words[-1] = last.rstrip(".")  # the sentence's full stop, not part of the name
     name = " ".join(words)
-    return _with_region(text, name, pos + rest.index(words[-1]) + len(words[-1]))
+    return _with_region(text, name, pos + rest.index(last) + len(words[-1]))
 
 
 def _with_region(text: str, name: str, end: int) -> tuple[str, int]:
     """"Manchester, England" / "Austin, Texas": keep a known region after a comma."""
-    m = re.match(r",\s*([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)(?=\s*(?:[,.!;?]|$|\s+(?:and|but|for|in|with|next|last|this)\b))",
+    m = re.match(r",\s*(D\.C\.|[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)(?=\s*(?:[,.!;?]|$|\s+(?:and|but|for|in|with|next|last|this)\b))",
                  text[end:])
     if m and (m.group(1).lower() in EN_PLACES or m.group(1).lower() in _EN_KEYS or m.group(1) in _REGIONS):
         return f"{name}, {m.group(1)}", end + m.end()
@@ -126,7 +129,7 @@ def _with_region(text: str, name: str, end: int) -> tuple[str, int]:
 
 _REGIONS = {"England", "Scotland", "Wales", "Ireland", "Texas", "California", "Florida", "Ohio", "Oregon", "Germany",
             "France", "Italy", "Spain", "Japan", "China", "Canada", "Australia", "USA", "UK", "US", "Massachusetts",
-            "Washington", "Colorado", "Illinois", "Georgia", "New York", "Ontario", "Quebec", "Bavaria"}
+            "Washington", "D.C.", "Colorado", "Illinois", "Georgia", "New York", "Ontario", "Quebec", "Bavaria"}
 
 
 _DATE_WORDS = {m.lower() for m in (

@@ -1,0 +1,167 @@
+"""The fallback: an informative first-person statement no rule claimed becomes a third-person fact.
+
+Why: slot rules only know the phrasings they were written for; the next user says it
+differently. Rather than leave such a statement only as an episode, it is rewritten in the
+third person (I/my/我 -> the user/用户), its relative dates resolved against chat_time, and
+tagged with its predicate family, object words and change marker so consolidation can
+revise the memory it is about. A statement about a relative ("my sister lives in Austin")
+becomes a fact about that relative, never about the user. Questions, hypotheticals and
+small talk yield nothing; a statement with no first person at all may only revise a memory
+it clearly shares a topic with (``revise_only``), never create one.
+"""
+
+from __future__ import annotations
+
+from extraction.rules import pattern_cache as re
+from extraction.rules.base import Found, Sentence, hedged
+from extraction.rules.filler import is_filler
+from extraction.rules.lexicon import slugify
+from extraction.rules.topics import FAMILY_SLOTS, content_words, family_of, has_change, is_additive
+
+RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "husband", "partner", "son", "daughter",
+                "grandma", "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
+                "friend", "boyfriend", "girlfriend", "boss", "roommate", "kids", "parents", "dog", "cat")
+RELATIONS_ZH = ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "爸爸", "妈妈", "父母", "爸妈", "老婆", "老公", "妻子", "丈夫",
+                "儿子", "女儿", "哥哥", "姐姐", "弟弟", "妹妹", "表哥", "表姐", "表弟", "表妹", "堂哥", "堂姐", "侄子", "侄女",
+                "外甥", "朋友", "男朋友", "女朋友", "同事", "室友", "孩子", "闺蜜")
+_REL_EN = re.compile(r"^(?:my|our)\s+(?:(?:older|younger|little|big|best|eldest|youngest)\s+)?(" + "|".join(RELATIONS_EN)
+                     + r")\b(?:\s+(?-i:[A-Z][a-z]+)(?=\s+(?:is|has|was|just|lives|works|starts|loves|likes)))?",
+                     re.IGNORECASE)
+_REL_ZH = re.compile(r"^我(?:的)?(" + "|".join(sorted(RELATIONS_ZH, key=len, reverse=True)) + ")")
+_LEAD_EN = re.compile(r"^(?:(?:honestly|so|oh|well|also|anyway|actually|btw|by the way|big news|update|fun fact|"
+                      r"news|guess what|ok|okay|yeah|yes|hey|hi|hello)\b[\s,:!.-]*)+", re.IGNORECASE)
+_LEAD_ZH = re.compile(r"^(?:对了|另外|说来奇怪|顺便说一下|顺便说|话说|其实|告诉你|跟你说|嗯|哦|哈哈)[，,、\s]*")
+_SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b", re.IGNORECASE)
+_QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
+                          r"should|shall|may|have|has|am)\b", re.IGNORECASE)
+_QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天]|是不是|有没有|好不好|行不行")
+_HYPO_EN = re.compile(r"\b(?:if|whether|maybe|might|would|could|wish|wonder|suppose|imagine|thinking about|"
+                      r"considering|not sure|hypothetically)\b", re.IGNORECASE)
+_HYPO_ZH = re.compile(r"如果|假如|要是|万一|假设|想象|不知道|考虑|纠结|犹豫|是否|要不要|该不该")
+_OTHER_START_EN = re.compile(r"^(?:he|she|they|it|you|your|his|her|their|this|that|there|people|everyone)\b", re.IGNORECASE)
+_ADDRESSEE = re.compile(r"你|您|\byou\b|\byour\b", re.IGNORECASE)
+"""A remark to or about the assistant ("我觉得你说得对") says nothing lasting about the user."""
+_OTHER_START_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|那)")
+_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
+              "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had"}
+MIN_ZH, MIN_EN = 5, 3
+
+
+def _en_verb(word: str) -> str:
+    low = word.lower()
+    if low in _IRREGULAR:
+        return _IRREGULAR[low]
+    if low.endswith("ed") or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
+                                      "began", "found", "kept", "ran", "saw", "met", "felt", "came", "lost", "won",
+                                      "grew", "spent", "sent", "wrote", "drove", "ate", "drank", "just", "also",
+                                      "still", "never", "always", "really", "finally", "barely", "recently", "now",
+                                      "currently", "usually", "often", "only", "already", "don't", "didn't", "can't"}:
+        return {"don't": "doesn't"}.get(low, word)
+    if re.search(r"(?:s|sh|ch|x|z|o)$", low):
+        return word + "es"
+    if re.search(r"[^aeiou]y$", low):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def third_person_en(text: str) -> str:
+    """"I drink coffee, my sister ..." -> "the user drinks coffee, the user's sister ..."."""
+    t = re.sub(r"\bI'm\b|\bI am\b", "the user is", text)
+    t = re.sub(r"\bI've\b", "the user has", t)
+    t = re.sub(r"\bI'll\b", "the user will", t)
+    t = re.sub(r"\bI'd\b", "the user would", t)
+    t = re.sub(r"\bwe're\b|\bwe are\b", "the user is", t, flags=re.IGNORECASE)
+    t = re.sub(r"\bwe've\b", "the user has", t, flags=re.IGNORECASE)
+    t = re.sub(r"\bI (?:(just|also|still|now|really|finally|barely|recently|usually|often|already|never|always|"
+               r"currently|only) )?([A-Za-z']+)",
+               lambda m: "the user " + (m.group(1) + " " if m.group(1) else "") + _en_verb(m.group(2)), t)
+    t = re.sub(r"\bwe (?:(just|also|still|now|really|finally|recently|usually|already|never|always) )?([A-Za-z']+)",
+               lambda m: "the user " + (m.group(1) + " " if m.group(1) else "") + _en_verb(m.group(2)), t,
+               flags=re.IGNORECASE)
+    t = re.sub(r"\b(?:my|our)\b", "the user's", t, flags=re.IGNORECASE)
+    t = re.sub(r"\bmyself\b", "themselves", t)
+    t = re.sub(r"\b(?:me|us)\b", "the user", t)
+    t = re.sub(r"\bmine\b", "the user's", t)
+    return t
+
+
+def third_person_zh(text: str) -> str:
+    t = text.replace("我们家", "用户家").replace("我们", "用户一家").replace("咱们", "用户一家")
+    t = re.sub(r"我的?(?=" + "|".join(RELATIONS_ZH) + ")", "用户的", t)
+    return t.replace("我的", "用户的").replace("我", "用户")
+
+
+def _resolve_dates(s: Sentence, text: str, start: int) -> str:
+    """Replace relative date phrases by their absolute period (against chat_time)."""
+    out, pos = [], 0
+    for d in sorted(s.dates, key=lambda d: d.start):
+        a, b = d.start - start, d.end - start
+        if a < pos or a < 0:
+            continue
+        phrase = d.period.zh if s.lang == "zh" else f"{d.period.en_prep} {d.period.en}"
+        if s.lang == "en" and re.match(r"\s*(?:in|on|at|during|over|for)\s*$", text[max(0, a - 8):a][-8:]):
+            phrase = d.period.en
+        out.append(text[pos:a] + phrase)
+        pos = b
+    return "".join(out) + text[pos:]
+
+
+def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Found | None:
+    """The third-person fact for sentence ``s``, or None when it should stay an episode."""
+    raw = s.text.strip()
+    body = raw.rstrip("。.！!~～ ")
+    if not body or raw.endswith(("?", "？")) or is_filler(body):
+        return None
+    lead = (_LEAD_ZH if s.lang == "zh" else _LEAD_EN).match(body)
+    start = lead.end() if lead else 0
+    core = body[start:].strip()
+    if not core:
+        return None
+    if _ADDRESSEE.search(core) or re.match(r"(?:let me|let's|let us|hmm+|um+|uh+)\b", core, re.IGNORECASE):
+        return None
+    offset = s.text.index(core[:8]) if core[:8] in s.text else 0
+    lang = s.lang
+    if lang == "zh":
+        if core.endswith("吧") or len(re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", core)) < MIN_ZH or _QUESTION_ZH.search(core) \
+                or _HYPO_ZH.search(core):
+            return None
+        rel = _REL_ZH.match(core)
+        first_person = "我" in core or "咱" in core
+        other_start = bool(_OTHER_START_ZH.match(core))
+    else:
+        if len(core.split()) < MIN_EN or _QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):
+            return None
+        rel = _REL_EN.match(core)
+        first_person = bool(_SELF_EN.search(core))
+        other_start = bool(_OTHER_START_EN.match(core))
+    subject = None
+    if rel:
+        subject = rel.group(1).lower()
+    revise_only = (other_start or not first_person) and subject is None
+    if lang == "en" and not first_person and not revise_only:
+        revise_only = True
+    text = _resolve_dates(s, core, offset)
+    if lang == "zh":
+        clause = third_person_zh(text)
+        content = clause if "用户" in clause[:12] else "用户" + clause
+        content = content.rstrip("，,、 ")
+    else:
+        clause = third_person_en(text)
+        content = clause[0].upper() + clause[1:]
+        if not content.lower().startswith(("the user", "on ", "in ", "since ")) and first_person:
+            pass
+        content = content.rstrip(".,; ") + "."
+    family = family_of(core, lang)
+    predicate = re.sub(r"^(?:The user |用户)", "", content) if subject is None else content
+    words = sorted(content_words(content))
+    subject_key = "user" if subject is None else subject
+    head = family or "note"
+    obj = slugify(" ".join(words[:3])) if words else "x"
+    slot = (f"family.{subject}.{head}" if subject else f"{head}.{obj}")
+    f = Found("fact", slot, predicate.rstrip("."), [(0, len(s.text))], content=content,
+              attributes={"fallback": True, "family": family, "topic": words, "subject": subject_key,
+                          "change": has_change(core, lang), "additive": is_additive(core, lang),
+                          "revise_only": revise_only,
+                          "family_slots": list(FAMILY_SLOTS.get(family or "", ())) if subject is None else []})
+    f.confidence = 0.8
+    return f

@@ -1,0 +1,55 @@
+"""Sentence splitting that keeps abbreviations and decimals inside their sentence.
+
+Why: a split after "St." or inside "3.5" cuts a fact in half ("The user works at St.").
+A full stop ends a sentence only when it is not part of a known abbreviation (St., Dr.,
+Mr., Inc., U.S., e.g., ...), an initialism (D.C.), or a number (3.5, 1.78米).
+"""
+
+from __future__ import annotations
+
+from extraction.rules import pattern_cache as re
+
+ABBREVIATIONS = frozenset(
+    "st dr mr mrs ms prof inc corp ltd co jr sr mt ft vs etc e.g i.e approx dept univ ave blvd no "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_SUFFIXES = frozenset("inc corp ltd co etc jr sr".split())
+_STARTER = re.compile(r"\s+(?:I|It|We|We're|I'm|The|She|He|They|My|Our|This|That|But|And|So)\b")
+_TOKEN_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+_ZH_END = re.compile(r"[。！？!?；;\n]+|(?<![0-9A-Za-z])\.(?![0-9A-Za-z])|(?<=[\u4e00-\u9fff])\.(?=\s|$)")
+_EN_END = re.compile(r"[.!?]+(?=\s|$)|[;\n]+")
+
+
+def _abbreviation_ends(text: str, dot: int) -> bool:
+    """True when the full stop at ``dot`` closes an abbreviation or initialism, not a sentence."""
+    m = _TOKEN_BEFORE.search(text, 0, dot + 1)
+    if m is None:
+        return False
+    word = m.group(1).lower().rstrip(".")
+    if word in ABBREVIATIONS:
+        # "Acme Corp. It pays well": a company suffix before a sentence starter still ends it
+        return not (word in _SUFFIXES and _STARTER.match(text, dot + 1))
+    if re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):  # U.S, D.C, e.g
+        return True
+    return len(word) == 1 and word.isalpha() and m.group(1).isupper()  # an initial: "J. Smith"
+
+
+def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of ``text``; the end includes the punctuation."""
+    spans, pos = [], 0
+    pattern = _ZH_END if lang == "zh" else _EN_END
+    for m in pattern.finditer(text):
+        if m.group(0).startswith(".") and m.group(0) == "." and _abbreviation_ends(text, m.start()):
+            continue
+        end = m.end() if m.group(0).strip() and m.group(0)[0] not in ";\n" else m.start()
+        if end > pos:
+            spans.append((pos, end))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        if text[a:b].strip():
+            out.append((a, b))
+    return out

@@ -1,0 +1,125 @@
+"""What a statement is about: its predicate family, its object words, and whether it marks a change.
+
+Why: a revision must find the memory it revises even when no slot rule fired. Two
+statements about the same family (residence, work, drinks, ...) or sharing object words,
+where the later one carries a change marker (now, no longer, switched, 现在, 不再, 改, 换),
+are about the same thing. Words are compared after stop-word removal; Chinese, which has
+no spaces, is compared by the character bigrams of its content runs. A few hypernyms
+(拿铁 -> 咖啡, wine -> alcohol) let "I gave up coffee" find "I drink a latte".
+"""
+
+from __future__ import annotations
+
+from extraction.rules import pattern_cache as re
+
+FAMILIES_EN: list[tuple[str, str]] = [
+    ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment)\b"),
+    ("work", r"\b(?:work|works|working|job|jobs|employed|employer|joined|hired|promoted|company|career|"
+             r"started at|left \w+ and joined|occupation)\b"),
+    ("drink", r"\b(?:drink|drinks|drinking|coffee|tea|latte|espresso|wine|beer|alcohol|soda|juice|sparkling water|milk)\b"),
+    ("diet", r"\b(?:eat|eats|eating|vegan|vegetarian|meat|dairy|gluten|gluten-free|steak|pescatarian|keto)\b"),
+    ("pet", r"\b(?:dog|dogs|cat|cats|puppy|kitten|parrots?|hamsters?|rabbits?|pets?|beagle|shepherd|retriever|fish)\b"),
+    ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|phone|bike|sailboat|boat|house|motorcycle)\b"),
+    ("plan", r"\b(?:trip|visit|visiting|travel|traveling|travelling|vacation|flight|plans?|planning|going to)\b"),
+    ("health", r"\b(?:diabetes|allergic|allergy|asthma|colorblind|blood pressure|glasses|contacts|surgery|condition)\b"),
+    ("language", r"\b(?:speak|speaks|fluent|language)\b"),
+    ("hobby", r"\b(?:play|plays|playing|hobby|yoga|climbing|pottery|violin|piano|guitar|chess|games|running|"
+              r"swimming|hiking|painting|lessons|took up|gotten into|birdwatching|volunteer)\b"),
+]
+FAMILIES_ZH: list[tuple[str, str]] = [
+    ("residence", r"住|搬|定居|安家|租房|买了房"),
+    ("work", r"上班|工作|入职|跳槽|辞职|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,3}店"),
+    ("drink", r"喝|咖啡|茶|酒|可乐|拿铁|奶|豆浆|饮料"),
+    ("diet", r"吃素|吃肉|素食|吃"),
+    ("pet", r"狗|猫|宠物|仓鼠|兔子|鹦鹉|金鱼"),
+    ("possession", r"车|房子|电脑|手机|买了|卖了|卖掉"),
+    ("plan", r"计划|打算|准备|旅游|旅行|出差|过年|推迟|提前|改到|取消"),
+    ("health", r"病|高血压|糖尿病|过敏|近视|眼镜|手术|药"),
+    ("hobby", r"打.{1,3}球|玩|游泳|泳|钓鱼|攀岩|爬山|跑步|书法|画画|动漫|追|练|学.{1,4}"),
+]
+HYPERNYMS = {
+    "拿铁": "咖啡", "美式": "咖啡", "卡布奇诺": "咖啡", "啤酒": "酒", "红酒": "酒", "白酒": "酒", "葡萄酒": "酒",
+    "latte": "coffee", "espresso": "coffee", "cappuccino": "coffee", "wine": "alcohol", "beer": "alcohol",
+    "whiskey": "alcohol", "vodka": "alcohol", "cola": "soda", "coke": "soda", "steak": "meat", "beef": "meat",
+    "chicken": "meat", "pork": "meat", "dairy": "milk", "牛排": "肉", "猪肉": "肉", "牛肉": "肉",
+}
+CHANGE_EN = re.compile(
+    r"\b(?:now|these days|nowadays|no longer|not anymore|anymore|any more|moved|relocated|switched|gave up|given up|"
+    r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|"
+    r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted)\b", re.IGNORECASE)
+CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|"
+                       r"不.{1,4}了|没再|已经|重新|又")
+ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)
+ADDITIVE_ZH = re.compile(r"还|也|另外|又养|再养")
+
+_STOP_EN = frozenset("""
+a an the i i'm i've i'll i'd me my mine myself we we're we've our us you your he she they them their it its is am are
+was were be been being have has had do does did doing will would can could should to of in on at for with from by about
+as into over after before and or but so than then that this these those there here just really very also too now
+these days now nowadays since still again anymore any more no not never every each some all most much many lot lots
+user user's like likes liked love loves loved enjoy enjoys live lives living lived work works working worked
+started start starts stopped stop quit quitted gave give up took gotten into get got go goes going went moved move
+switched left joined new little bit kind sort thing things same day days week weeks month months year years time
+morning night evening today yesterday tomorrow last next first one two three honestly big news well oh hey
+say i'd barely drink drinks eat eats play plays plan plans planning trip january february march april may
+june july august september october november december monday tuesday wednesday thursday friday saturday sunday
+spring summer fall autumn winter weekend completely finally just recently lately usually always often sometimes anymore
+""".split())
+_STOP_ZH = ("用户", "我们", "我", "自己", "现在", "最近", "已经", "喜欢", "不再", "开始", "每天", "平时", "一般", "一直",
+            "以前", "后来", "重新", "还是", "就是", "非常", "特别", "比较", "觉得", "打算", "计划", "准备", "的", "了",
+            "在", "是", "也", "都", "还", "又", "很", "就", "不", "没", "有", "去", "要", "会", "想", "吃", "喝", "玩",
+            "住", "搬", "换", "改", "戒", "和", "跟", "把", "被", "让", "给", "这", "那", "个", "些", "吧", "呢", "啊",
+            "吗", "嘛", "哦", "上", "下", "里", "到", "过", "着", "再", "爱", "太", "挺", "最", "能", "可以", "成",
+            "变", "家", "一", "两", "三", "早上", "晚上", "周末")
+_ZH_STOP_RE = re.compile("|".join(sorted(map(re.escape, _STOP_ZH), key=len, reverse=True)))
+
+
+def family_of(text: str, lang: str) -> str | None:
+    """The predicate family a statement belongs to, or None."""
+    for name, pattern in FAMILIES_ZH if lang == "zh" else FAMILIES_EN:
+        if re.search(pattern, text, flags=0 if lang == "zh" else re.IGNORECASE):
+            return name
+    return None
+
+
+def content_words(text: str) -> set[str]:
+    """Object words of a statement (either language), with hypernyms added."""
+    out: set[str] = set()
+    text = re.sub(r"\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日", " ", text)
+    for w in re.findall(r"[A-Za-z][A-Za-z'-]+|\d+\.\d+", text):
+        lw = w.lower().removesuffix("'s")
+        if lw in _STOP_EN or len(lw) < 3:
+            continue
+        stem = lw[:-1] if lw.endswith("s") and len(lw) > 4 and not lw.endswith("ss") else lw
+        out.add(stem)
+        if lw in HYPERNYMS:
+            out.add(HYPERNYMS[lw])
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        for part in _ZH_STOP_RE.split(run):
+            if len(part) == 1 and part in "酒茶肉素":
+                out.add(part)
+            for i in range(len(part) - 1):
+                out.add(part[i:i + 2])
+        for hypo, hyper in HYPERNYMS.items():
+            if hypo in run and re.search(r"[\u4e00-\u9fff]", hypo):
+                out.add(hyper)
+                if len(hyper) == 1:
+                    out.add(hyper)
+    return out
+
+
+def has_change(text: str, lang: str) -> bool:
+    return bool((CHANGE_ZH if lang == "zh" else CHANGE_EN).search(text))
+
+
+def is_additive(text: str, lang: str) -> bool:
+    return bool((ADDITIVE_ZH if lang == "zh" else ADDITIVE_EN).search(text))
+
+
+FAMILY_SLOTS = {
+    "residence": ("residence",), "work": ("work.",), "drink": ("drink.", "food.like", "food.dislike"),
+    "diet": ("diet.", "food.like", "food.dislike"), "pet": ("pet.",), "possession": ("possession.",),
+    "plan": ("travel.", "plan."), "health": ("health.",), "hobby": ("preference.", "hobby.", "learning."),
+    "language": ("language.",),
+}
+"""Which rule slots a predicate family covers: a change in the family revises the memory holding one."""
