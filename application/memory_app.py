@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from application.gc_pause import collections_postponed
+from domain.broker_incarnation import INCARNATION_ID, BrokerIncarnation, position_name
 from domain.memory import Memory
 from domain.raw_input import RawInput, raw_input_id
 from domain.user_directory import UserDirectory, directory_id
@@ -72,6 +73,10 @@ class MemoryApplication(Application):
         """The user's directory; a new, unsaved one for a user seen for the first time."""
         return self.find(directory_id(user_id), UserDirectory) or UserDirectory(user_id=user_id)
 
+    def broker_incarnation(self) -> BrokerIncarnation:
+        """The broker incarnation the positions are tracked for (a new, unsaved one at first)."""
+        return self.find(INCARNATION_ID, BrokerIncarnation) or BrokerIncarnation()
+
     def head(self) -> int:
         """The last notification id in the log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
@@ -113,6 +118,7 @@ class MemoryApplication(Application):
             self._process_recorder.insert_tracking(tracking)
 
 
-def kafka_tracking(topic: str, partition: int, offset: int) -> Tracking:
-    """Tracking names one partition; ids are offset + 1 so offset 0 is trackable."""
-    return Tracking(application_name=f"kafka:{topic}:{partition}", notification_id=offset + 1)
+def kafka_tracking(topic: str, partition: int, offset: int, incarnation: int = 0) -> Tracking:
+    """Tracking names one partition of one broker incarnation (domain/broker_incarnation.py);
+    ids are offset + 1 so offset 0 is trackable."""
+    return Tracking(application_name=position_name(topic, partition, incarnation), notification_id=offset + 1)

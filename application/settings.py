@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     )
     chunk_chars: int = Field(default=800, ge=50, description="Fast-stage chunk size (characters)")
     chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks")
+    max_attempts: int = Field(
+        default=5, ge=1,
+        description="a record whose processing fails the same way this many times (across retries "
+        "and restarts) becomes a dead letter, and the stream goes on",
+    )
     context_messages: int = Field(
         default=6, ge=0, description="earlier messages shown to the Fine stage as context"
     )

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from application.settings import Settings
+from domain.values import MemoryKind
+
+KINDS = [k.value for k in MemoryKind]
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 
@@ -48,10 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("memories", cli_read.memories, "a user's current memories")
     p.add_argument("--user", required=True)
     p.add_argument("--all", action="store_true", help="include archived memories")
-    p.add_argument("--kind", action="append", default=[], help="only this kind (repeatable)")
+    p.add_argument("--kind", action="append", default=[], choices=KINDS, help="only this kind (repeatable)")
 
     p = add("history", cli_read.history, "every version of one memory, oldest first")
     p.add_argument("memory_id", help="a Memory ID (a unique prefix is enough)")
+    p.add_argument("--user", help="only a memory of this user (what an app serving users should pass)")
 
     p = add("search", cli_read.search, "search a user's current memories")
     p.add_argument("query", nargs="?")
@@ -59,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=Path, help='JSONL of {"id": ..., "query": ...[, "user": ...]}')
     p.add_argument("--any-user", action="store_true",
                    help="operators: let --queries lines name a user other than --user")
-    p.add_argument("--kind", action="append", default=[])
+    p.add_argument("--kind", action="append", default=[], choices=KINDS, help="only this kind (repeatable)")
     p.add_argument("--key", action="append", default=[])
     p.add_argument("--tag", action="append", default=[])
     p.add_argument("--since", help="only memories updated at/after this ISO time")
@@ -85,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("demo", cli_stream.demo, "the main job end to end through a bundled broker")
     p = add("deadletters", cli_stream.deadletters, "list (or re-submit) dead-lettered records")
     p.add_argument("--resubmit", action="store_true", help="publish them again to their topic")
+    p.add_argument("--again", action="store_true",
+                   help="with --resubmit: also letters resubmitted before (each is published once per run)")
     p.add_argument("--limit", type=int, default=100)
     p = add("schemas", cli_write.schemas, "write the JSON Schemas of the topic payloads")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "schemas")
@@ -106,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.umask(0o077)  # the stores hold users' messages: files 0600, directories 0700
     try:
         return int(args.handler(args, settings_from(args)) or EXIT_OK)
     except CommandError as e:

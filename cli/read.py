@@ -14,8 +14,16 @@ from cli.render import emit_json, print_history, print_memories
 from memstream import Memstream
 
 
+def existing_store(settings: Settings) -> Settings:
+    """Reads never create a data dir: a mistyped --data-dir is an error, not "no memories"."""
+    if not settings.event_store and not (settings.data_dir / "events.sqlite").exists():
+        raise CommandError(f"no memstream data in {settings.data_dir} (check --data-dir / "
+                           "MEMSTREAM_DATA_DIR, or ingest something first)")
+    return settings
+
+
 def memories(args: argparse.Namespace, settings: Settings) -> int:
-    with Memstream(settings, with_vectors=False) as ms:
+    with Memstream(existing_store(settings), with_vectors=False) as ms:
         views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind)
     if args.json:
         emit_json({"user_id": args.user, "memories": views})
@@ -25,10 +33,14 @@ def memories(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def history(args: argparse.Namespace, settings: Settings) -> int:
-    with Memstream(settings, with_vectors=False) as ms:
-        matches = ms.find_memory_ids(args.memory_id)
+    with Memstream(existing_store(settings), with_vectors=False) as ms:
+        try:
+            matches = ms.find_memory_ids(args.memory_id, user_id=args.user)
+        except ValueError as e:
+            raise CommandError(str(e)) from None
         if not matches:
-            raise CommandError(f"no memory with id {args.memory_id!r}")
+            whose = f" of user {args.user!r}" if args.user else ""
+            raise CommandError(f"no memory{whose} with id {args.memory_id!r}")
         if len(matches) > 1 and args.memory_id not in matches:
             raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
         memory_id = args.memory_id if args.memory_id in matches else matches[0]
@@ -56,7 +68,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("give either a QUERY or --queries FILE")
     filters: dict[str, Any] = dict(kinds=args.kind, keys=args.key, tags=args.tag,
                                    since=_moment(args.since, "--since"), until=_moment(args.until, "--until"))
-    with Memstream(settings) as ms:
+    with Memstream(existing_store(settings)) as ms:
         if args.query:
             if not args.user:
                 raise CommandError("--user is required")

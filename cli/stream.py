@@ -118,6 +118,9 @@ def deadletters(args: argparse.Namespace, settings: Settings) -> int:
             _need_broker(settings)
             from streams.publish import send_all
 
+            # A letter goes back once: resubmitting again would publish it twice (and the
+            # next run four times). --again is for a letter whose resubmission failed too.
+            letters = [d for d in letters if args.again or not d["resubmissions"]]
             for letter in letters:
                 value = base64.b64decode(letter["value_b64"])
                 key = letter["key"].encode() if letter["key"] else None

@@ -81,15 +81,19 @@ class Memstream:
         self.runtime.catch_up()
         return self.runtime.timeline.memories(user_id, include_archived=include_archived, kinds=list(kinds))
 
-    def history(self, memory_id: str) -> list[dict[str, Any]]:
-        """Every version of one memory, oldest first; [] for an unknown id."""
+    def history(self, memory_id: str, *, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Every version of one memory, oldest first; [] for an unknown id, and for a
+        memory of another user when ``user_id`` is given."""
         self.runtime.catch_up()
+        if user_id is not None and self.runtime.timeline.owner(memory_id) != user_id:
+            return []
         return self.runtime.timeline.history(memory_id)
 
-    def find_memory_ids(self, prefix: str) -> list[str]:
-        """The Memory IDs that start with ``prefix``."""
+    def find_memory_ids(self, prefix: str, *, user_id: str | None = None) -> list[str]:
+        """The Memory IDs that start with ``prefix`` (of ``user_id`` when given); ValueError
+        for a prefix shorter than four hex digits."""
         self.runtime.catch_up()
-        return self.runtime.timeline.find_by_prefix(prefix)
+        return self.runtime.timeline.find_by_prefix(prefix, user_id)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -151,7 +151,8 @@ def build_runtime(
     leaves that to its projections loop. ``with_vectors``: False for commands that read
     only the timeline, which then never load the model or the index."""
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.data_dir.exists():
+        settings.data_dir.mkdir(parents=True, mode=0o700)
     store = open_application(settings.event_store_url, sync=settings.event_store_sync)
     timeline = open_timeline(store)
     embedder = open_embedder_lazily(settings)

@@ -120,12 +120,24 @@ class TimelineView(TrackingRecorder):
         rows = self._execute(sql + " ORDER BY updated_at, memory_id", params)
         return [json.loads(r[0]) for r in rows]
 
-    def find_by_prefix(self, prefix: str) -> list[str]:
-        rows = self._execute(
-            "SELECT memory_id FROM timeline_current WHERE memory_id LIKE ? ORDER BY memory_id LIMIT 5",
-            (prefix + "%",),
-        )
-        return [r[0] for r in rows]
+    def find_by_prefix(self, prefix: str, user_id: str | None = None) -> list[str]:
+        """Memory IDs starting with ``prefix`` (at most 5), of ``user_id`` when given.
+
+        A prefix is hex digits and dashes, at least ``MIN_PREFIX`` of them: a one-character
+        prefix, or LIKE's own ``%`` and ``_``, would enumerate other users' memories.
+        """
+        prefix = prefix.strip().lower()
+        if len(prefix) < MIN_PREFIX or not set(prefix) <= _ID_CHARS:
+            raise ValueError(f"a memory id prefix is at least {MIN_PREFIX} hex digits (0-9, a-f, -)")
+        sql, params = "SELECT memory_id FROM timeline_current WHERE memory_id LIKE ?", [prefix + "%"]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        return [r[0] for r in self._execute(sql + " ORDER BY memory_id LIMIT 5", params)]
+
+    def owner(self, memory_id: str) -> str | None:
+        rows = self._execute("SELECT user_id FROM timeline_current WHERE memory_id = ?", (memory_id,))
+        return rows[0][0] if rows else None
 
     def counts(self) -> dict[str, int]:
         versions = self._execute("SELECT COUNT(*) FROM timeline_versions")[0][0]
@@ -166,6 +178,9 @@ class TimelineView(TrackingRecorder):
     @abstractmethod
     def _tracking_table(self) -> str: ...
 
+
+MIN_PREFIX = 4
+_ID_CHARS = frozenset("0123456789abcdef-")
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS timeline_versions (memory_id TEXT NOT NULL, version INTEGER NOT NULL,"

@@ -21,7 +21,8 @@ import faust
 
 from memstream.bootstrap import Runtime
 from application.settings import Settings
-from streams.handlers import Handled, Record, RecordHandler
+from streams.failures import AttemptLog, RecordFailed
+from streams.handlers import Record, RecordHandler
 from streams.faust_tuning import apply_consumer_tuning
 from streams.projection_loop import project_forever
 
@@ -67,6 +68,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     lanes = {name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"memstream-{name}")
              for name in ("fast", "fine", "projections")}
     handler = RecordHandler(runtime.service, settings)
+    attempts = AttemptLog(settings.data_dir / "attempts.json")
 
     def topic(name: str, partitions: int | None = None) -> faust.TopicT:
         return app.topic(
@@ -95,48 +97,62 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     async def handle(method: Callable[..., Any], events: Sequence[faust.EventT], stage: str) -> None:
         """Never let an exception escape: Faust would ack (and so drop) the records.
 
-        The handler already turns bad input and failed processing into dead letters;
-        what is left is infrastructure trouble (store or broker down). Retry with
-        backoff, then exit hard so the records are redelivered to the next worker.
+        The handler turns bad input and a record's own failures into dead letters. What
+        reaches here is infrastructure trouble (streams/failures.py): back off and retry.
+        A record that keeps failing the same way is dead-lettered after
+        ``MEMSTREAM_MAX_ATTEMPTS`` (counted across restarts) and the rest goes on; when
+        even that cannot be written, the worker exits so the records are redelivered.
         """
         records = [Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value) for e in events]
+        keys = [AttemptLog.key(r.topic, r.partition, r.offset) for r in records]
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
                 handled = await lane(stage)(method, records)
                 for item in handled:
                     for out in item.outgoing:
                         await outputs[out.topic].send(key=out.key, value=out.value)
+                attempts.succeeded(keys)
                 return
+            except RecordFailed as failure:
+                r = failure.record
+                count = attempts.failed(AttemptLog.key(r.topic, r.partition, r.offset), failure.args[0])
+                log.error("%s[%d]@%d failed (%d/%d): %s", r.topic, r.partition, r.offset, count,
+                          settings.max_attempts, failure.args[0])
+                if count >= settings.max_attempts:
+                    try:
+                        letter = await lane(stage)(handler.dead_letter_after, r, failure.stage, count, failure.error)
+                        for out in letter.outgoing:
+                            await outputs[out.topic].send(key=out.key, value=out.value)
+                        continue  # the others of the batch go on at once
+                    except Exception:  # noqa: BLE001 - the store itself is down: retry below
+                        log.exception("could not dead-letter %s[%d]@%d", r.topic, r.partition, r.offset)
             except Exception:  # noqa: BLE001
                 log.exception("%d records from %s failed (attempt %d/%d)", len(records), records[0].topic,
                               attempt, HANDLE_ATTEMPTS)
-                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         log.critical("giving up on %s[%d]@%d: exiting so it is redelivered",
                      records[0].topic, records[0].partition, records[0].offset)
         os._exit(EXIT_REDELIVER)
 
-    def single(method: Callable[[Record], Handled]) -> Callable[[list[Record]], list[Handled]]:
-        return lambda records: [method(r) for r in records]
-
     if role in ("all", "agents", "fast"):
 
         @app.agent(messages, name="memstream.fast")
-        async def fast_stage(stream: faust.StreamT) -> None:
+        async def consume_messages(stream: faust.StreamT) -> None:
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
                 await handle(handler.on_messages, events, "fast")
 
     if role in ("all", "agents", "fine"):
 
         @app.agent(fine, name="memstream.fine")
-        async def fine_stage(stream: faust.StreamT) -> None:
+        async def consume_fine_requests(stream: faust.StreamT) -> None:
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
                 await handle(handler.on_fines, events, "fine")
                 await mark_changed(events)
 
         @app.agent(knowledge, name="memstream.knowledge")
-        async def knowledge_stage(stream: faust.StreamT) -> None:
+        async def consume_knowledge(stream: faust.StreamT) -> None:
             async for event in stream.events():
-                await handle(single(handler.on_knowledge), [event], "fine")
+                await handle(handler.on_knowledge_records, [event], "fine")
 
     if role in ("all", "offline"):
         from streams.offline_sweeps import add_offline_agents
@@ -146,7 +162,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     if role == "all":
 
         @app.task
-        async def projection_loop() -> None:
+        async def run_projections() -> None:
             async def send(key: bytes, value: bytes) -> Any:
                 return await memory_events.send(key=key, value=value)
 

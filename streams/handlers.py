@@ -18,7 +18,6 @@ a batch falls back to one record at a time.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import socket
@@ -31,13 +30,17 @@ from application.dead_letters import DeadLetterBox, describe
 from application.jsonl import parse_record
 from application.service import MemoryService
 from application.settings import Settings
+from application.knowledge import document_event_id
 from application.memory_app import kafka_tracking
-from domain.envelope import InputEnvelope, KnowledgeDocument
+from domain.envelope import MAX_ENVELOPE_BYTES, InputEnvelope, KnowledgeDocument
 from domain.values import Cause
+from eventsourcing.persistence import IntegrityError
+from streams.failures import RecordFailed, error_text, is_infrastructure
+from streams.payloads import DeadLetterRecord, FineRequest, KafkaPosition
 
 log = logging.getLogger(__name__)
 
-TOPIC_VALUE_LIMIT = 256 * 1024
+TOPIC_VALUE_LIMIT = MAX_ENVELOPE_BYTES  # every envelope the contract accepts fits whole
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -69,29 +72,26 @@ def _at(r: Record) -> tuple[str, int, int]:
     return r.topic, r.partition, r.offset
 
 
-def _json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 class RecordHandler:
     def __init__(self, service: MemoryService, settings: Settings) -> None:
         self.service = service
         self.store = service.store
+        self.incarnation = self.store.broker_incarnation().number
         self.box = DeadLetterBox(service.store)
         self.fine_topic = settings.topic("fine")
         self.dead_topic = settings.topic("deadletters")
 
     # -- messages (Fast stage) -------------------------------------------------------------
     def _envelope(self, r: Record) -> tuple[InputEnvelope, Cause]:
-        envelope = parse_record(r.value, InputEnvelope, {"event_id": f"kafka:{r.topic}:{r.partition}:{r.offset}"})
+        envelope = parse_record(r.value, InputEnvelope)
         cause = Cause(event_ids=(envelope.event_id,), topic=r.topic, partition=r.partition, offset=r.offset,
                       extra={"worker": WORKER_ID})
         return envelope, cause
 
     def _handoff(self, envelope: InputEnvelope, r: Record) -> Outgoing:
-        return Outgoing(self.fine_topic, envelope.user_id.encode(), _json({
-            "event_id": envelope.event_id, "user_id": envelope.user_id,
-            "source": {"topic": r.topic, "partition": r.partition, "offset": r.offset}}))
+        request = FineRequest(event_id=envelope.event_id, user_id=envelope.user_id,
+                              source=KafkaPosition(topic=r.topic, partition=r.partition, offset=r.offset))
+        return Outgoing(self.fine_topic, envelope.user_id.encode(), request.model_dump_json().encode())
 
     def on_message(self, r: Record) -> Handled:
         """Fast stage for one envelope record, then the hand-off to the Fine stage."""
@@ -99,15 +99,14 @@ class RecordHandler:
             envelope, cause = self._envelope(r)
         except ValueError as e:
             return self._dead(r, str(e), "invalid_record", "fast")
-        try:
-            outcome = self.service.record_input(envelope, cause, self._tracking(r))
-        except Exception as e:  # noqa: BLE001 - a failing record must not stop the worker
-            log.exception("fast stage failed for %s[%d]@%d", r.topic, r.partition, r.offset)
-            return self._dead(r, repr(e), "processing_error", "fast")
+        tracking = self._tracking(r)
+        if self.store.is_tracked(tracking) and not self._consumed(r, self.store.raw_input(envelope.event_id)):
+            tracking = self._broker_replaced(r)
+        outcome = self.service.record_input(envelope, cause, tracking)
         return Handled("duplicate" if outcome.duplicate else "processed", [self._handoff(envelope, r)])
 
     def on_messages(self, records: Sequence[Record]) -> list[Handled]:
-        return self._batched(records, self._message_runs, self.on_message, across_partitions=True)
+        return self._batched(records, self._message_runs, self.on_message, "fast", across_partitions=True)
 
     def _message_runs(self, runs: list[list[Record]]) -> list[Handled]:
         """Every run (one per partition) in one transaction; dead letters go in it too."""
@@ -132,38 +131,33 @@ class RecordHandler:
 
     # -- fine hand-offs ----------------------------------------------------------------------
     def _fine_request(self, r: Record) -> tuple[str, str, Cause]:
-        try:
-            request = json.loads(r.value)
-            event_id, user_id = request["event_id"], request.get("user_id", "")
-            source = request.get("source") or {}
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"bad hand-off: {e!r}") from None
-        cause = Cause(event_ids=(event_id,), topic=source.get("topic", r.topic),
-                      partition=source.get("partition", r.partition), offset=source.get("offset", r.offset),
+        """Decode a hand-off with its schema's model: one without user_id is rejected."""
+        request = parse_record(r.value, FineRequest)
+        cause = Cause(event_ids=(request.event_id,), topic=request.source.topic,
+                      partition=request.source.partition, offset=request.source.offset,
                       extra={"fine_topic": r.topic, "fine_partition": r.partition, "fine_offset": r.offset,
                              "worker": WORKER_ID})
-        return event_id, user_id, cause
+        return request.event_id, request.user_id, cause
 
     def on_fine(self, r: Record) -> Handled:
         try:
             event_id, _, cause = self._fine_request(r)
         except ValueError as e:
-            return self._dead(r, str(e), "invalid_record", "fine")
-        try:
-            result = self.service.refine(event_id, cause, self._tracking(r))
-        except Exception as e:  # noqa: BLE001
-            log.exception("fine stage failed for %s", event_id)
-            return self._dead(r, repr(e), "processing_error", "fine")
+            return self._dead(r, f"bad hand-off: {e}", "invalid_record", "fine")
+        tracking = self._tracking(r)
+        if self.store.is_tracked(tracking):
+            raw = self.store.raw_input(event_id)
+            if not self._consumed(r, raw if raw is not None and raw.is_refined else None):
+                tracking = self._broker_replaced(r)
+        result = self.service.refine(event_id, cause, tracking)
         return Handled("duplicate" if result.skipped else "processed")
 
     def on_fines(self, records: Sequence[Record]) -> list[Handled]:
-        return self._batched(records, lambda runs: self._fine_run(runs[0]), self.on_fine)
+        return self._batched(records, lambda runs: self._fine_run(runs[0]), self.on_fine, "fine")
 
     def _fine_run(self, run: list[Record]) -> list[Handled]:
         """Refine in segments of distinct users (a user's inputs must see each other's effects)."""
         requests = [self._fine_request(r) for r in run]  # a bad one raises: one by one then
-        if not all(user for _, user, _ in requests):
-            raise ValueError("a hand-off without user_id")
         out: list[Handled] = []
         start = 0
         while start < len(run):
@@ -188,20 +182,74 @@ class RecordHandler:
             return self._dead(r, str(e), "invalid_record", "knowledge")
         cause = Cause(event_ids=(), topic=r.topic, partition=r.partition, offset=r.offset,
                       extra={"worker": WORKER_ID})
-        try:
-            outcome = self.service.ingest_document(doc, cause, self._tracking(r))
-        except Exception as e:  # noqa: BLE001
-            log.exception("knowledge ingest failed for %s/%s", doc.kb_id, doc.doc_id)
-            return self._dead(r, repr(e), "processing_error", "knowledge")
+        tracking = self._tracking(r)
+        if self.store.is_tracked(tracking) and not self._consumed(r, self.store.raw_input(document_event_id(doc))):
+            tracking = self._broker_replaced(r)
+        outcome = self.service.ingest_document(doc, cause, tracking)
         return Handled("duplicate" if outcome.duplicate else "processed")
 
+    def on_knowledge_records(self, records: Sequence[Record]) -> list[Handled]:
+        return [self._one(self.on_knowledge, r, "knowledge") for r in records]
+
     # -- shared ----------------------------------------------------------------------------
-    @staticmethod
-    def _tracking(r: Record) -> Any:
-        return kafka_tracking(r.topic, r.partition, r.offset)
+    def _tracking(self, r: Record) -> Any:
+        return kafka_tracking(r.topic, r.partition, r.offset, self.incarnation)
+
+    def on_record(self, r: Record) -> Handled:
+        """Whatever topic ``r`` came from (a single record's careful path)."""
+        if r.topic == self.fine_topic:
+            return self.on_fine(r)
+        if r.topic.endswith(".knowledge"):
+            return self.on_knowledge(r)
+        return self.on_message(r)
+
+    # -- a replaced broker -----------------------------------------------------------------
+    def _consumed(self, r: Record, outcome: Any) -> bool:
+        """Whether the record at a tracked position really is one this store consumed:
+        its outcome exists (``outcome`` not None), or it was dead-lettered as it is."""
+        if outcome is not None:
+            return True
+        letter = self.box.get(r.topic, r.partition, r.offset)
+        return letter is not None and base64.b64decode(letter["value_b64"]) == r.value
+
+    def _broker_replaced(self, r: Record) -> Any:
+        """A record the store never saw sits at a tracked position: the broker numbers
+        its offsets afresh (domain/broker_incarnation.py). Count a new incarnation, unless
+        another worker already did, and track under its names from now on."""
+        for _ in range(5):
+            known = self.store.broker_incarnation()
+            if known.number > self.incarnation:
+                break
+            known.replaced(evidence=f"{r.topic}[{r.partition}]@{r.offset}")
+            try:
+                self.store.save_tracked([known], None)
+                break
+            except IntegrityError:  # another worker counted it at the same moment
+                continue
+        previous, self.incarnation = self.incarnation, known.number
+        log.warning("%s[%d]@%d is at a position already tracked, yet this store never saw it: the broker "
+                    "was replaced and numbers its offsets afresh. Positions now count as broker "
+                    "incarnation %d (was %d); repeated inputs are still recognised by event_id.",
+                    r.topic, r.partition, r.offset, self.incarnation, previous)
+        return self._tracking(r)
+
+    def dead_letter_after(self, r: Record, stage: str, attempts: int, error: BaseException) -> Handled:
+        """A record that failed the same way ``attempts`` times: a dead letter, the stream goes on."""
+        return self._dead(r, f"failed {attempts} times: {error_text(error)}", "processing_error", stage)
+
+    def _one(self, one: Callable[[Record], Handled], r: Record, stage: str) -> Handled:
+        """One record on its own. Its own failure becomes a dead letter at once; an
+        infrastructure failure goes up as RecordFailed, to be retried (streams/failures.py)."""
+        try:
+            return one(r)
+        except Exception as e:  # noqa: BLE001 - classified below, never swallowed
+            if is_infrastructure(e):
+                raise RecordFailed(r, stage, e) from e
+            log.exception("%s stage failed for %s[%d]@%d", stage, r.topic, r.partition, r.offset)
+            return self._dead(r, error_text(e), "processing_error", stage)
 
     def _batched(self, records: Sequence[Record], run_batch: Callable[[list[list[Record]]], list[Handled]],
-                 one: Callable[[Record], Handled], across_partitions: bool = False) -> list[Handled]:
+                 one: Callable[[Record], Handled], stage: str, across_partitions: bool = False) -> list[Handled]:
         """Batch the runs (one per partition) holding no redelivered record; the rest, and
         any batch that fails (a duplicate event_id, a conflict), go one record at a time.
 
@@ -216,7 +264,7 @@ class RecordHandler:
             run = list(group)
             done = self.store.last_tracked(self._tracking(run[0]).application_name)
             if any(r.offset + 1 <= done for r in run) or (len(run) < 2 and not across_partitions):
-                out.update((_at(r), one(r)) for r in run)  # redeliveries and singles take the careful path
+                out.update((_at(r), self._one(one, r, stage)) for r in run)  # redeliveries and singles: careful path
             else:
                 clean.append(run)
         if across_partitions:
@@ -230,7 +278,7 @@ class RecordHandler:
             except Exception as e:  # noqa: BLE001 - e.g. a re-published event_id: go one by one
                 log.info("batch of %d from %s falls back to single records: %r", len(batch),
                          ", ".join(f"{run[0].topic}[{run[0].partition}]" for run in runs), e)
-                out.update((_at(r), one(r)) for r in batch)
+                out.update((_at(r), self._one(one, r, stage)) for r in batch)
         return [out[_at(r)] for r in records]
 
     def _dead(self, r: Record, reason: str, error_type: str, stage: str) -> Handled:
@@ -245,4 +293,5 @@ class RecordHandler:
         if letter["value_truncated"]:
             letter["value_b64"] = base64.b64encode(r.value[:TOPIC_VALUE_LIMIT]).decode("ascii")
         log.warning("dead letter %s[%d]@%d: %s", r.topic, r.partition, r.offset, reason[:200])
-        return Handled("dead_letter", [Outgoing(self.dead_topic, r.key, _json(letter))], reason)
+        record = DeadLetterRecord.model_validate(letter)
+        return Handled("dead_letter", [Outgoing(self.dead_topic, r.key, record.model_dump_json().encode())], reason)

@@ -39,6 +39,7 @@ def pending_records(store: MemoryApplication, timeline: TimelineView, limit: int
         if view is None:
             break
         record: dict[str, Any] = {
+            "event_id": f"{memory_id}:{event.originator_version}",
             "notification_id": notification_id,
             "event_type": type(event).__name__,
             "memory_id": memory_id,

@@ -30,6 +30,8 @@ class FineRequest(BaseModel):
 class MemoryEventRecord(BaseModel):
     """One domain event of a memory, published from the event store (the outbox)."""
 
+    event_id: str = Field(description="stable id of this event, `MEMORY_ID:VERSION`: the same on a "
+                          "re-send after a crash, so a consumer drops duplicates by it")
     notification_id: int = Field(description="position in the event store's notification log")
     event_type: Literal["MemoryCreated", "MemoryRevised", "MemoryArchived"]
     memory_id: str

@@ -122,8 +122,9 @@ def test_bad_lines_are_reported_and_the_rest_is_processed(tmp_path, model_dir):
 def test_clear_errors(tmp_path, model_dir):
     missing = memstream("ingest", str(tmp_path / "nope.jsonl"), data_dir=tmp_path, check=False)
     assert missing.returncode == 1 and "no such file" in missing.stderr
-    unknown = memstream("history", "does-not-exist", data_dir=tmp_path, check=False)
-    assert unknown.returncode == 1 and "no memory with id" in unknown.stderr
+    nothing = memstream("history", "does-not-exist", data_dir=tmp_path / "typo", check=False)
+    assert nothing.returncode == 1 and "no memstream data in" in nothing.stderr
+    assert not (tmp_path / "typo").exists(), "a read never creates a data dir"
     worker = memstream("worker", data_dir=tmp_path, check=False)
     assert worker.returncode == 1 and "MEMSTREAM_KAFKA_URL" in worker.stderr
 

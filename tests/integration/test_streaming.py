@@ -149,6 +149,14 @@ def test_poison_records_become_dead_letters(stream):
         (b"user02", json.dumps({"user_id": "user02", "messages": [
             {"role": "user", "content": "x" * (5 * 1024 * 1024)}]}).encode()),
         (b"user00", b'{"user_id": "\xff\xfe", "messages": [{"role": "user", "content": "hi"}]}'),
+        # What crash-looped a worker or failed later in a store: deep nesting, a lone
+        # surrogate, a NUL, NaN and a numeric chat_time.
+        (b"user01", b'{"user_id": "user01", "messages": [{"role": "user", "content": "hi"}], "info": '
+                    + b'{"a":' * 1000 + b'1' + b'}' * 1000 + b'}'),
+        (b"user02", b'{"user_id": "user02", "messages": [{"role": "user", "content": "\\ud800"}]}'),
+        (b"user00", b'{"user_id": "user\\u0000", "messages": [{"role": "user", "content": "hi"}]}'),
+        (b"user01", b'{"user_id": "user01", "messages": [{"role": "user", "content": "hi"}], "info": {"x": NaN}}'),
+        (b"user02", b'{"user_id": "user02", "messages": [{"role": "user", "content": "hi", "chat_time": 253402300800}]}'),
     ]
     records = good[:10] + poison[:2] + good[10:20] + poison[2:] + good[20:]
     w = worker("w-poison")
@@ -156,13 +164,15 @@ def test_poison_records_become_dead_letters(stream):
     wait_until(lambda: refined(probe, 30), 120, "valid records around the poison", w.log_tail)
     from application.dead_letters import DeadLetterBox
 
-    wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == 4, 30, "4 dead letters", w.log_tail)
+    wait_until(lambda: len(DeadLetterBox(probe.store).recent()) == len(poison), 30, "a dead letter each", w.log_tail)
     letters = {d["offset"]: d for d in DeadLetterBox(probe.store).recent()}
     reasons = " | ".join(d["reason"] for d in letters.values())
     assert "invalid JSON" in reasons
     assert "messages: List should have at least 1 item" in reasons
     assert "the limit is" in reasons
     assert "not valid UTF-8" in reasons
+    for reason in ("nests deeper", "surrogate", "NUL", "NaN", "chat_time"):
+        assert reason in reasons, f"no dead letter says {reason!r}: {reasons}"
     assert all(d["topic"] == settings.topic("messages") for d in letters.values())
     assert max(d["size"] for d in letters.values()) > 5 * 1024 * 1024
     assert w.alive(), "the worker carried on"
