@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from extraction.rules.brands import Brand, brands_in
 from extraction.rules.filler import is_filler
 
-_LIST_CUE = re.compile(r"(?:考虑|推荐|建议|选择|比如|例如|包括|有|试试|可选的?有|不错的有|consider|recommend|suggest|"
-                       r"options are|options include|such as|like|try|either|choose between|choose from|pick from|prefer|"
+_LIST_CUE = re.compile(r"(?:可以(?!考虑|选择|选|试试|推荐|去|坐)|考虑|推荐|建议|选择|比如|例如|包括|有|试试|可选的?有|不错的有|consider|recommend|suggest|"
+                       r"options are|options include|options|choices|such as|like|try|either|choose between|choose from|pick from|prefer|"
                        r"would you like|do you want|"
                        r"there's|there are|you could go with|how about)\s*[:：]?\s*", re.IGNORECASE)
 _LIST_SPLIT = re.compile(r"\s*(?:、|，|,|/|或者|或是|或|还是|以及|和|及|\bor\b|\band\b)\s*", re.IGNORECASE)
@@ -59,22 +59,79 @@ def offered_options(text: str) -> list[Option]:
         return list(seen.values())
     items: list[str] = []
     numbered = [m.group("item").strip(" *") for m in _NUMBERED.finditer(text)]
+    if len(numbered) < 2:
+        inline = re.split(r"(?:^|[\s,;，；])\(?\d[).、]\s*", text)
+        if len(inline) >= 3:
+            numbered = [re.split(r"[.。!！?？]$", p.strip(" ,;，；."))[0] for p in inline[1:] if p.strip()]
     if len(numbered) >= 2:
         items = numbered
     else:
         for m in _LIST_CUE.finditer(text):
             rest = re.split(r"[。.!！?？;；\n:：]|(?:这几|这些|等|都是|都很|which|that|they)", text[m.end():])[0]
             parts = [p.strip(" 的吧呢啊'\"“”") for p in _LIST_SPLIT.split(rest) if p.strip()]
-            parts = [re.sub(r"^(?:the|a|an|stay at|go to|try|住|去|选|选择|用|坐|乘坐|吃|试试)\s*", "", p, flags=re.IGNORECASE)
+            parts = [re.sub(r"(?:[两三四五几]种|等)$", "", p) for p in parts]
+            parts = [re.sub(r"^(?:(?:the|an|a)\b|stay at|go to|try|住|去|选|选择|用|坐|乘坐|吃|试试)\s*", "", p, flags=re.IGNORECASE)
                      for p in parts]
             if len(parts) >= 2 and all(1 <= len(p) <= 24 for p in parts):
                 items = parts
                 break
+    if not items:
+        items = _bare_list(text)
     options = list(seen.values())
     for it in items:
         if not any(o.core.lower() in it.lower() or it.lower() in o.core.lower() for o in options):
             options.append(Option(it))
     return options if len(options) >= 2 else []
+
+
+def _bare_list(text: str) -> list[str]:
+    """A sentence that is itself the list: "Oppenheimer, Barbie, or Past Lives." / "包子豆浆、三明治咖啡、或者煎饼果子"."""
+    for sentence in re.split(r"[。.!！?？;；\n]", text):
+        if not re.search(r"、|或者|或是|还是|\bor\b|，", sentence, re.IGNORECASE):
+            continue
+        parts = [p.strip(" 的吧呢啊'\"“”") for p in _LIST_SPLIT.split(sentence) if p.strip()]
+        parts = [re.sub(r"^(?:(?:the|an|a)\b|去|坐|吃)\s*", "", p, flags=re.IGNORECASE) for p in parts]
+        parts = [re.sub(r"(?:[两三四五几]种|等)$", "", p) for p in parts]
+        if len(parts) >= 2 and all(1 <= len(p) <= 24 and len(p.split()) <= 4 for p in parts):
+            return parts
+    return []
+
+
+_ORDINALS = [
+    (r"第一个|第一家|第一种|头一个|\bthe first\b|\bfirst one\b|\boption (?:1|one)\b", 0),
+    (r"第二个|第二家|第二种|\bthe second\b|\bsecond one\b|\boption (?:2|two)\b", 1),
+    (r"第三个|第三家|第三种|\bthe third\b|\bthird one\b|\boption (?:3|three)\b", 2),
+    (r"最后一个|最后一家|最后那个|\bthe last\b|\blast one\b", -1),
+]
+
+
+def _ordinal_pick(user_text: str, options: list[Option]) -> tuple[int, int, Option] | None:
+    """"第二个" / "I'll take the first one": the option at that position of the offered list."""
+    for pattern, index in _ORDINALS:
+        m = re.search(pattern, user_text, re.IGNORECASE)
+        if m and -len(options) <= index < len(options):
+            return m.start(), m.end(), options[index]
+    return None
+
+
+def _partial_hits(text: str, options: list[Option]) -> list[tuple[int, int, Option]]:
+    """A distinctive part of one option's name ("Thai" for "a Thai place", 香格里拉 for 厦门香格里拉)."""
+    low = text.lower()
+    found = []
+    for o in options:
+        name = o.core.lower()
+        if re.search(r"[\u4e00-\u9fff]", name):
+            parts = [name[i:j] for i in range(len(name)) for j in range(len(name), i + 1, -1) if j - i >= 2]
+        else:
+            parts = [w for w in re.findall(r"[a-z0-9][a-z0-9'-]+", name)
+                     if len(w) >= 3 and w not in ("the", "place", "and", "with", "restaurant", "hotel", "one")]
+        for part in sorted(parts, key=len, reverse=True):
+            others = [x for x in options if x is not o and part in x.core.lower()]
+            m = re.search(re.escape(part) if not part.isascii() else rf"(?<![a-z0-9]){re.escape(part)}(?![a-z0-9])", low)
+            if m and not others:
+                found.append((m.start(), m.end(), o))
+                break
+    return sorted(found, key=lambda f: f[0])
 
 
 _CUE_ZH = r"(?:就|选|订|要|住|定|预订|预定|挑|坐|乘)(?:了)?(?:那个|这个)?"
@@ -106,9 +163,14 @@ def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> 
     options = offered_options(offer_text)
     if not options:
         return None
-    hits = _mentions(user_text, options)
+    hits = _mentions(user_text, options) or _partial_hits(user_text, options)
     if not hits:
-        return None
+        ordinal = _ordinal_pick(user_text, options)
+        if ordinal is None or re.search(r"[吗？?]|不要|不想|don't|\bnot\b", user_text):
+            return None
+        a, z, chosen = ordinal
+        category = chosen.brand.category if chosen.brand else _category_from_text(offer_text)
+        return Choice(chosen, options, (0, len(user_text.rstrip("。.!！ "))), offer_id, category)
     picked: list[tuple[int, int, Option]] = []
     for a, z, o in hits:
         before = user_text[max(0, a - 12):a]
@@ -118,8 +180,8 @@ def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> 
         if negated:
             continue
         cue = re.search(rf"{_CUE_ZH}$", before) if lang == "zh" else re.search(rf"{_CUE_EN}$", before, re.IGNORECASE)
-        cue_after = re.match(r"[\s,，]*(?:吧|就行|就好|好了|可以|不错|挺好|吧。|it is|sounds good|sounds great|please|works|"
-                             r"is fine|is good|is perfect|then|for me)", after, re.IGNORECASE)
+        cue_after = re.match(r"(?:\s+(?-i:[A-Z][\w'-]*))*[\s,，]*(?:吧|就行|就好|好了|可以|不错|挺好|吧。|it is|sounds good|sounds great|please|works|"
+                             r"is fine|is good|is perfect|then|for me|for sure|definitely|of course|sounds good|吧|呗)", after, re.IGNORECASE)
         if cue or cue_after:
             picked.append((a, z, o))
     if not picked:
@@ -128,7 +190,8 @@ def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> 
         distinct = {id(o) for _, _, o in hits}
         rest = user_text[:hits[0][0]] + user_text[hits[0][1]:]
         if short and len(distinct) == 1 and not re.search(r"[吗？?]|不要|不想|don't|not", user_text) \
-                and (is_filler(rest) or re.fullmatch(r"[\s,.!，。！]*(?:the|那个|这个)?[\s,.!，。！]*", rest, re.IGNORECASE)):
+                and (is_filler(rest) or re.fullmatch(r"[\s,.!，。！]*(?:the|那个|这个|就这个吧?|就它吧?|就选它|that one|this one)?[\s,.!，。！]*",
+                                                     rest, re.IGNORECASE)):
             picked = hits[:1]
     distinct_opts = {id(o): (a, z, o) for a, z, o in picked}
     if len(distinct_opts) != 1:
