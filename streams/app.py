@@ -50,6 +50,7 @@ def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
         "topic_allow_declare": False,  # topics are created up front with their final partitions
         "topic_disable_leader": True,
         "store": "memory://",
+        "datadir": str(settings.data_dir / "faust"),  # not the working directory: Faust keeps state there
         "web_enabled": web_port > 0,
         "web_port": web_port or 6066,
         "web_host": "127.0.0.1",
