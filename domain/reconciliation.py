@@ -13,6 +13,7 @@ equal negation) and a plan applied once plans nothing the second time.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -296,15 +297,43 @@ class Reconciler:
 
     # -- the same statement twice, in other words
     def _merge_duplicates(self, memories: list[_Work]) -> None:
-        signatures = {id(w): signature(w.content) for w in memories}
-        for i, survivor in enumerate(memories):
+        # Only memories of one kind with equal numbers and negations can say the same thing.
+        buckets: dict[tuple, list[tuple[_Work, Any]]] = {}
+        for w in memories:
+            sig = signature(w.content)
+            buckets.setdefault((w.state.kind, sig[1], sig[2]), []).append((w, sig))
+        for bucket in buckets.values():
+            self._merge_bucket(bucket)
+
+    def _candidates(self, bucket: list[tuple[_Work, Any]]) -> dict[int, set[int]]:
+        """Pairs that can reach the lowest Jaccard score acted on (prefix filtering: two
+        token sets with Jaccard >= t share a token among each one's |x| - ceil(t|x|) + 1
+        rarest tokens), so a user's distinct memories are not compared all with all."""
+        floor = 0.6 if self.similar is not None else PARAPHRASE_THRESHOLD
+        frequency: dict[str, int] = {}
+        for _, (tokens, _, _) in bucket:
+            for token in tokens:
+                frequency[token] = frequency.get(token, 0) + 1
+        postings: dict[str, list[int]] = {}
+        pairs: dict[int, set[int]] = {}
+        for i, (_, (tokens, _, _)) in enumerate(bucket):
+            ranked = sorted(tokens, key=lambda t: (frequency[t], t))
+            for token in ranked[: len(ranked) - math.ceil(floor * len(ranked)) + 1]:
+                for j in postings.setdefault(token, []):
+                    pairs.setdefault(j, set()).add(i)
+                postings[token].append(i)
+        return pairs
+
+    def _merge_bucket(self, bucket: list[tuple[_Work, Any]]) -> None:
+        pairs = self._candidates(bucket) if len(bucket) > 2 else {0: {1}} if len(bucket) == 2 else {}
+        for i, (survivor, sa) in enumerate(bucket):
             if survivor.archived is not None:
                 continue
-            for other in memories[i + 1:]:
-                if other.archived is not None or other.state.kind != survivor.state.kind:
+            for j in sorted(pairs.get(i, ())):
+                other, sb = bucket[j]
+                if other.archived is not None:
                     continue
-                if not same_signature(signatures[id(survivor)], signatures[id(other)],
-                                      survivor.content, other.content, self.similar):
+                if not same_signature(sa, sb, survivor.content, other.content, self.similar):
                     continue
                 survivor.absorb_sources(other)
                 survivor.tags = sorted(set(survivor.tags) | set(other.tags))
