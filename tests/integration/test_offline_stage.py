@@ -224,3 +224,24 @@ def test_a_sweep_interrupted_after_the_first_user_completes_without_duplicated_e
     assert stage.sweep().changes == []
     clean.close()
     crashed.close()
+
+
+def test_reconcile_command_prints_the_plan_and_dry_run_writes_nothing(seeded, capsys):
+    import json
+
+    from cli.main import main
+
+    runtime, _, _ = seeded
+    data_dir = str(runtime.settings.data_dir)
+    before = events_of(runtime)
+    assert main(["reconcile", "--data-dir", data_dir, "--dry-run", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert planned["users"] == len(USERS) and planned["changes"]
+    assert set(planned["changes"][0]) >= {"memory_id", "action", "reason", "rule"}
+    assert {c["action"] for c in planned["changes"]} == {"revise", "archive", "merge"}
+    assert all("survivor" in c for c in planned["changes"] if c["action"] == "merge")
+    assert events_of(runtime) == before
+    assert main(["reconcile", "--data-dir", data_dir, "--user", USERS[0]]) == 0
+    out = capsys.readouterr().out
+    assert "offline.duplicate" in out and "time_priority" in out and out.strip().endswith("change(s) made")
+    assert events_of(runtime) > before

@@ -31,8 +31,10 @@ def envelope(user: str, conversation: str, text: str, when: str) -> tuple[bytes,
     return user.encode(), json.dumps(body).encode()
 
 
-@pytest.mark.parametrize("role", ["all"])
+@pytest.mark.parametrize("role", ["all", "offline"])
 def test_offline_role_sweeps_quiet_users_and_its_events_are_published(tansu_broker, tmp_path, processes, role):
+    """``all`` runs every stage in one process; ``offline`` runs beside an ``agents`` and a
+    ``projections`` worker (the outbox), as in a deployment that scales the stages apart."""
     prefix = f"off{next(_prefix)}x{int(time.time() * 1000) % 100000}"
     settings = Settings(data_dir=tmp_path / "data", kafka_url=tansu_broker, topic_prefix=prefix, partitions=4,
                         consumer_group=f"{prefix}-group", session_timeout=2.0)
@@ -41,8 +43,11 @@ def test_offline_role_sweeps_quiet_users_and_its_events_are_published(tansu_brok
            "MEMSTREAM_TOPIC_PREFIX": prefix, "MEMSTREAM_CONSUMER_GROUP": settings.consumer_group,
            "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "4", "MEMSTREAM_EXTRACTOR": "rules",
            "MEMSTREAM_OFFLINE_IDLE": "1", "MEMSTREAM_OFFLINE_INTERVAL": "3600"}
-    worker = processes([os.path.join(os.path.dirname(sys.executable), "memstream"), "worker", "--role", role],
-                       env=env, name=f"w-{role}")
+    memstream = os.path.join(os.path.dirname(sys.executable), "memstream")
+    worker = processes([memstream, "worker", "--role", role], env=env, name=f"w-{role}")
+    if role == "offline":
+        for other in ("agents", "projections"):
+            processes([memstream, "worker", "--role", other], env=env, name=f"w-{other}")
     # Plans whose dates have passed: the Fine stage records them as plans, the sweep marks them past.
     produce(tansu_broker, settings.topic("messages"), [
         envelope("ana", "c1", "I plan to visit Rome in summer 2024.", "2024-03-01T10:00:00"),
