@@ -9,10 +9,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_kafka_url(value: str) -> str:
+    """``kafka://h1:9092, h2`` -> ``h1:9092,h2:9092``; raises ValueError on a malformed entry."""
+    servers = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        for scheme in ("kafka://", "tcp://", "plaintext://"):
+            if part.lower().startswith(scheme):
+                part = part[len(scheme):]
+        part = part.rstrip("/")
+        host, colon, port = part.rpartition(":")
+        if not colon:
+            host, port = part, "9092"
+        if not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{part!r} is not host:port (MEMSTREAM_KAFKA_URL takes host:port, "
+                             "kafka://host:port, or a comma-separated list of them)")
+        servers.append(f"{host}:{port}")
+    return ",".join(servers)
 
 
 class Settings(BaseSettings):
@@ -37,6 +58,13 @@ class Settings(BaseSettings):
         default="",
         description="Kafka bootstrap servers (host:port[,host:port]); empty = process in-process",
     )
+
+    @field_validator("kafka_url")
+    @classmethod
+    def _bootstrap_servers(cls, value: str) -> str:
+        """host:port, kafka://host:port (the form Faust users write) and comma-separated lists
+        all become ``host:port,host:port`` here, once; see ``kafka_servers``."""
+        return normalise_kafka_url(value)
     topic_prefix: str = Field(default="memstream", description="prefix of every topic name")
     partitions: int = Field(default=4, ge=1, description="partitions of the keyed topics")
     consumer_group: str = Field(default="memstream-workers", description="Faust app id / group")
@@ -99,11 +127,21 @@ class Settings(BaseSettings):
     context_messages: int = Field(
         default=6, ge=0, description="earlier messages shown to the Fine stage as context"
     )
+    api_keys: str = Field(
+        default="", repr=False,
+        description="`memstream serve`: comma-separated KEY=APP_ID pairs; APP_ID * is an operator key for "
+        "every app. Empty = the server answers every request with 401",
+    )
 
     @property
     def embedding_threads(self) -> int:
         """``embed_threads`` with 0 resolved (``worker`` resolves it to 1 before this is read)."""
         return self.embed_threads or 2
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The bootstrap servers as ``host:port`` strings (Faust wants ``kafka://`` on each)."""
+        return self.kafka_url.split(",") if self.kafka_url else []
 
     @property
     def event_store_url(self) -> str:
