@@ -32,7 +32,13 @@ log = logging.getLogger(__name__)
 
 
 def add_offline_agents(app: faust.App, settings: Settings, runtime: Any, marks: faust.TopicT) -> None:
-    stage = OfflineStage.for_runtime(runtime)
+    built: list[OfflineStage] = []
+
+    def stage() -> OfflineStage:  # built on first sweep: the app is built before the store is needed
+        if not built:
+            built.append(OfflineStage.for_runtime(runtime))
+        return built[0]
+
     lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memstream-offline")
     heard: dict[str, float] = {}
 
@@ -44,12 +50,12 @@ def add_offline_agents(app: faust.App, settings: Settings, runtime: Any, marks: 
             return None
 
     def sweep_users(users: list[str]) -> None:
-        report = stage.sweep(users)
+        report = stage().sweep(users)
         if report.changes:
             log.info("offline: %d change(s) for %d quiet user(s)", len(report.changes), len(users))
 
     def sweep_changed() -> None:
-        report = stage.sweep()
+        report = stage().sweep()
         if report.changes:
             log.info("offline: %d change(s) over %d changed user(s)", len(report.changes), report.users)
 
