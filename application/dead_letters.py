@@ -44,16 +44,36 @@ class DeadLetterBox:
                 self.store.track_only(tracking)
         return describe(letter)
 
-    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+    def recent(self, limit: int | None = 100, include_dropped: bool = False) -> list[dict[str, Any]]:
+        """Letters in the order they were recorded, at most ``limit`` (None: all); dropped
+        letters are skipped unless ``include_dropped``."""
         created = get_topic(DeadLetter.DeadLettered)  # type: ignore[attr-defined]
-        notifications = self.store.recorder.select_notifications(1, limit=limit, topics=[created])
-        letters = []
-        for n in notifications:
-            event = self.store.mapper.to_domain_event(n)
-            letter = self.store.find(event.originator_id, DeadLetter)
-            if letter is not None:
-                letters.append(describe(letter))
+        letters: list[dict[str, Any]] = []
+        start, page = 1, 500
+        while limit is None or len(letters) < limit:
+            notifications = self.store.recorder.select_notifications(start, limit=page, topics=[created])
+            for n in notifications:
+                event = self.store.mapper.to_domain_event(n)
+                letter = self.store.find(event.originator_id, DeadLetter)
+                if letter is not None and (include_dropped or not letter.dropped):
+                    letters.append(describe(letter))
+                    if limit is not None and len(letters) >= limit:
+                        break
+            if len(notifications) < page:
+                break
+            start = notifications[-1].id + 1
         return letters
+
+    def drop(self, letter_id: str, reason: str) -> bool:
+        """Drop a letter that can never succeed; False if it was dropped already."""
+        letter = self.store.find(UUID(letter_id), DeadLetter)
+        if letter is None:
+            raise LookupError(f"no dead letter {letter_id}")
+        if letter.dropped:
+            return False
+        letter.drop(reason=reason)
+        self.store.save(letter)
+        return True
 
     def mark_resubmitted(self, letter_id: str, to_topic: str) -> None:
         letter = self.store.find(UUID(letter_id), DeadLetter)
@@ -76,4 +96,5 @@ def describe(letter: DeadLetter) -> dict[str, Any]:
         "error_type": letter.error_type, "reason": letter.reason, "size": len(raw),
         "preview": preview, "value_b64": letter.value_b64,
         "resubmissions": letter.resubmissions, "recorded_at": letter.created_on.isoformat(),
+        "dropped": letter.dropped,
     }

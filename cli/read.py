@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from application.settings import Settings
-from cli.main import EXIT_REJECTED, CommandError
+from cli.main import EXIT_REJECTED, CommandError, hold_data_dir
 from cli.render import emit_json, print_history, print_memories
 from memstream import Memstream
 
 
 def existing_store(settings: Settings) -> Settings:
     """Reads never create a data dir: a mistyped --data-dir is an error, not "no memories"."""
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise CommandError(f"{settings.data_dir} is a file, not a data dir (check --data-dir / MEMSTREAM_DATA_DIR)")
     if not settings.event_store and not (settings.data_dir / "events.sqlite").exists():
         raise CommandError(f"no memstream data in {settings.data_dir} (check --data-dir / "
                            "MEMSTREAM_DATA_DIR, or ingest something first)")
@@ -68,7 +70,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("give either a QUERY or --queries FILE")
     filters: dict[str, Any] = dict(kinds=args.kind, keys=args.key, tags=args.tag,
                                    since=_moment(args.since, "--since"), until=_moment(args.until, "--until"))
-    with Memstream(existing_store(settings)) as ms:
+    with hold_data_dir(existing_store(settings), "search"), Memstream(settings) as ms:
         if args.query:
             if not args.user:
                 raise CommandError("--user is required")

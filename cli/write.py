@@ -13,20 +13,47 @@ from memstream.bootstrap import build_runtime
 from application.jsonl import BadLine, count_lines, read_jsonl
 from application.settings import Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
-from cli.main import EXIT_REJECTED, CommandError
+from cli.main import EXIT_REJECTED, CommandError, check_broker, hold_data_dir
 from cli.render import emit_json
+
+MEMSTREAM_FILES = {"events.sqlite", ".lock", ".memstream-demo"}
+"""Names that show a directory is a memstream data dir (events.sqlite unless the event
+store is elsewhere; .lock once any writer ran)."""
+
+
+def writable_data_dir(settings: Settings) -> Settings:
+    """A write creates a new data dir, or writes into an empty or a memstream one; a
+    mistyped --data-dir that points at some other directory is an error, not a new store
+    among someone's files."""
+    root = settings.data_dir
+    if root.exists() and not root.is_dir():
+        raise CommandError(f"{root} is a file, not a data dir (check --data-dir / MEMSTREAM_DATA_DIR)")
+    if root.is_dir() and not settings.event_store:
+        names = {p.name for p in root.iterdir()}
+        if names and not names & MEMSTREAM_FILES:
+            raise CommandError(f"{root} is not empty and holds no memstream data; choose an empty or new "
+                               "directory, or check --data-dir / MEMSTREAM_DATA_DIR")
+    return settings
+
+
+def quiet(args: argparse.Namespace) -> bool:
+    return bool(args.json or getattr(args, "quiet", False))
 
 
 def ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not args.file.exists():
         raise CommandError(f"{args.file}: no such file")
+    if args.file.is_dir():
+        raise CommandError(f"{args.file} is a directory; give a JSONL file (one envelope per line)")
     model = KnowledgeDocument if args.knowledge else InputEnvelope
     if settings.kafka_url:
         from streams.publish import publish_file
 
-        report = publish_file(settings, args.file, model, quiet=args.json)
+        check_broker(settings)
+        report = publish_file(settings, args.file, model, quiet=quiet(args))
     else:
-        report = _ingest_in_process(settings, args.file, model, quiet=args.json)
+        with hold_data_dir(writable_data_dir(settings), "ingest"):
+            report = _ingest_in_process(settings, args.file, model, quiet=quiet(args))
     if args.json:
         emit_json(report)
     else:
@@ -90,7 +117,14 @@ def _print_report(report: dict[str, Any]) -> None:
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
     """Drop and rebuild projections (or, with --resume, continue from their positions)."""
+    from cli.read import existing_store
+
     names = args.projection or ["timeline", "vector"]
+    with hold_data_dir(existing_store(settings), "replay"):
+        return _replay(args, settings, names)
+
+
+def _replay(args: argparse.Namespace, settings: Settings, names: list[str]) -> int:
     runtime = build_runtime(settings, sync_projections=False, with_vectors="vector" in names)
     report: dict[str, Any] = {}
     try:
@@ -103,7 +137,7 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
                 projector.clear()
         remaining = max(0, last - min(p.position() for p in chosen))
         with tqdm(total=remaining, unit="event", desc="+".join(p.name for p in chosen),
-                  disable=args.json or None, file=sys.stderr) as bar:
+                  disable=quiet(args) or None, file=sys.stderr) as bar:
             # one pass; with the timeline first, the vector projection takes the views it folds
             done = catch_up_together(runtime.store, chosen[0], chosen[1:], progress=bar.update, until=last)
         for projector in chosen:
@@ -123,10 +157,17 @@ def schemas(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.check:
         stale = check_schemas(args.out)
+        if args.json:
+            emit_json({"out": str(args.out), "match": not stale, "stale": stale})
+            return 1 if stale else 0
         if stale:
             raise CommandError("schemas differ from the models: " + ", ".join(stale) + " (run memstream schemas)")
         print(f"schemas in {args.out} match the models")
         return 0
-    for path in write_schemas(args.out):
+    written = [str(path) for path in write_schemas(args.out)]
+    if args.json:
+        emit_json({"out": str(args.out), "written": written})
+        return 0
+    for path in written:
         print(path)
     return 0

@@ -19,6 +19,12 @@ def dead_letter_id(topic: str, partition: int, offset: int) -> UUID:
 
 
 class DeadLetter(Aggregate):
+    dropped = False
+    """True once an operator dropped it (``DeadLetterDropped``): it stays in the log, but is
+    no longer listed or re-submitted. A class default, so letters recorded before the event
+    existed read as not dropped."""
+    drop_reason: str | None = None
+
     @event("DeadLettered")
     def __init__(
         self,
@@ -49,3 +55,8 @@ class DeadLetter(Aggregate):
     def resubmitted(self, to_topic: str) -> None:
         self.resubmissions += 1
         self.last_resubmitted_to = to_topic
+
+    @event("DeadLetterDropped")
+    def drop(self, reason: str) -> None:
+        self.dropped = True
+        self.drop_reason = reason

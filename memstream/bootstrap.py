@@ -168,3 +168,20 @@ def build_runtime(
 
         service.on_planned = EmbedAhead(embedder)
     return runtime
+
+
+def embedded_index(settings: Settings) -> bool:
+    """Whether the vector index lives in the data dir (qdrant-edge or qdrant-client local mode)."""
+    return settings.qdrant_url in ("", "local")
+
+
+def lock_data_dir(settings: Settings, role: str):  # -> DataDirLock | contextlib.nullcontext
+    """The data dir's one-writer lock for a process that projects into or opens the
+    embedded index (adapters/data_dir_lock.py); nothing to hold with a Qdrant server."""
+    import contextlib
+
+    from adapters.data_dir_lock import DataDirLock
+
+    if not embedded_index(settings):
+        return contextlib.nullcontext()
+    return DataDirLock(settings.data_dir, role)

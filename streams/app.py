@@ -40,7 +40,7 @@ EXIT_REDELIVER = 75  # EX_TEMPFAIL: a supervisor should restart the worker
 
 def faust_settings(settings: Settings, web_port: int = 0) -> dict[str, Any]:
     return {
-        "broker": f"kafka://{settings.kafka_url}",
+        "broker": [f"kafka://{server}" for server in settings.kafka_servers],
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(settings.session_timeout / 4, 3.0),
         "broker_commit_interval": 1.0,

@@ -43,6 +43,8 @@ __all__ = [
     "port_is_free",
     "probe_kafka",
     "wait_for_kafka",
+    "cluster_id",
+    "is_tansu",
 ]
 
 DEFAULT_STORAGE = "memory://tansu/"
@@ -308,3 +310,47 @@ class TansuBroker:
             f"tansu on {self.host}:{self.port} not ready within {self.startup_timeout:.1f}s "
             f"(log {self.log_path}):\n{self.log_tail()}"
         )
+
+
+def cluster_id(host: str, port: int, timeout: float = 2.0) -> str | None:
+    """The cluster id a broker reports (Metadata v2, no topics), or None if it cannot be read.
+
+    Why: Tansu reports ``tansu_cluster`` unless started with another ``--cluster-id``, which
+    lets ``memstream worker`` pick a session timeout that fits it (a join on Tansu waits half
+    the session timeout) without asking the user to say which broker it is.
+    """
+    client_id = b"memstream-probe"
+    correlation_id = 0x5EEE
+    body = struct.pack(">hhih", 3, 2, correlation_id, len(client_id)) + client_id + struct.pack(">i", 0)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+            reply = _recv_exact(sock, size)
+        at = 4  # correlation id
+        (brokers,) = struct.unpack_from(">i", reply, at)
+        at += 4
+        for _ in range(brokers):
+            at += 4  # node id
+            (length,) = struct.unpack_from(">h", reply, at)
+            at += 2 + length + 4  # host, port
+            (length,) = struct.unpack_from(">h", reply, at)  # rack (nullable)
+            at += 2 + max(length, 0)
+        (length,) = struct.unpack_from(">h", reply, at)
+        if length < 0:
+            return None
+        return reply[at + 2:at + 2 + length].decode("utf-8", "replace")
+    except (OSError, struct.error):
+        return None
+
+
+def is_tansu(bootstrap: str) -> bool:
+    """Whether the first reachable bootstrap server reports a Tansu cluster id."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if host and port.isdigit():
+            found = cluster_id(host.strip("[]"), int(port))
+            if found is not None:
+                return "tansu" in found.lower()
+    return False

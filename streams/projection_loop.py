@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections import Counter
 from typing import Any, Awaitable, Callable
 
 from memstream.bootstrap import Runtime
@@ -23,6 +24,9 @@ Run = Callable[..., Awaitable[Any]]
 Send = Callable[[bytes, bytes], Awaitable[Any]]
 IDLE_SLEEP = 0.005
 """Seconds between polls of an idle log: an empty poll is one indexed query (~0.1 ms)."""
+MOVED: Counter[str] = Counter()
+"""Events projected ("projection") and memory events published ("outbox") by this process,
+for the worker's progress line (read on the event loop, where it is counted)."""
 
 
 async def publish_outbox(runtime: Runtime, send: Send, run: Run) -> int:
@@ -55,16 +59,27 @@ async def _repeat(step: Callable[[], Awaitable[int]], name: str, stopping: Calla
             log.exception("%s loop failed; retrying", name)
             moved = 0
             await asyncio.sleep(1.0)
-        if not moved:
+        if moved:
+            MOVED[name] += int(moved)
+        else:
             await asyncio.sleep(IDLE_SLEEP)
 
 
-def run_projection_worker(settings: Settings, runtime: Runtime) -> int:
-    """``--role projections``: the loop alone until SIGTERM / SIGINT."""
-    return asyncio.run(_main(settings, runtime))
+def run_projection_worker(settings: Settings, runtime: Runtime, on_ready: Callable[[], None] | None = None,
+                          progress: Callable[[], None] | None = None, every: float = 0.0) -> int:
+    """``--role projections``: the loop alone until SIGTERM / SIGINT. ``on_ready`` is called
+    once the producer is connected, ``progress`` every ``every`` seconds."""
+    return asyncio.run(_main(settings, runtime, on_ready, progress, every))
 
 
-async def _main(settings: Settings, runtime: Runtime) -> int:
+async def _report(progress: Callable[[], None], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        progress()
+
+
+async def _main(settings: Settings, runtime: Runtime, on_ready: Callable[[], None] | None = None,
+                progress: Callable[[], None] | None = None, every: float = 0.0) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from aiokafka import AIOKafkaProducer
@@ -78,16 +93,21 @@ async def _main(settings: Settings, runtime: Runtime) -> int:
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await loop.run_in_executor(executor, call, *args)
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_url, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all", linger_ms=5)
     await producer.start()
     topic = settings.topic("memory-events")
 
     async def send(key: bytes, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
 
+    reporter = asyncio.ensure_future(_report(progress, every)) if progress and every > 0 else None
+    if on_ready is not None:
+        on_ready()
     try:
         await project_forever(runtime, send, run, stop.is_set)
     finally:
+        if reporter is not None:
+            reporter.cancel()
         await producer.stop()
         executor.shutdown(wait=True)
     return 0

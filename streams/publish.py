@@ -19,7 +19,7 @@ from tqdm import tqdm
 from application.jsonl import BadLine, count_lines, read_jsonl
 from application.settings import Settings
 from domain.envelope import MAX_ENVELOPE_BYTES, InputEnvelope, KnowledgeDocument
-from streams.topics import ensure_topics, topic_specs_for
+from streams.topics import bootstrap_servers, ensure_topics, topic_specs_for
 
 MAX_REQUEST_SIZE = 1_000_000
 """The producer's largest record: Faust's producer default, and under the broker's default
@@ -43,7 +43,7 @@ def record_value(item: InputEnvelope | KnowledgeDocument) -> bytes:
 
 
 async def send_all(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]], progress: Any = None) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(bootstrap), acks="all", linger_ms=5,
                                 enable_idempotence=False, request_timeout_ms=30000,
                                 max_request_size=MAX_REQUEST_SIZE)
     await producer.start()

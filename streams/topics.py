@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -106,6 +106,14 @@ def topic_specs_for(settings: object) -> list[TopicSpec]:
     )
 
 
+def bootstrap_servers(bootstrap: str | Sequence[str]) -> list[str]:
+    """``host:port``, ``kafka://host:port`` or a comma-separated list of them, as aiokafka's list."""
+    from application.settings import normalise_kafka_url
+
+    text = bootstrap if isinstance(bootstrap, str) else ",".join(bootstrap)
+    return normalise_kafka_url(text).split(",")
+
+
 async def ensure_topics(
     bootstrap: str,
     specs: Iterable[TopicSpec],
@@ -128,7 +136,7 @@ async def ensure_topics(
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate topic names in {names}")
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=bootstrap_servers(bootstrap),
         client_id=client_id,
         request_timeout_ms=int(timeout * 1000),
     )
