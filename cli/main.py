@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "schemas",
                    help="directory of the schema files (default: the repository's schemas/)")
     p.add_argument("--check", action="store_true", help="fail if the files differ from the models")
+    from cli import lifecycle as cli_lifecycle
+
+    cli_lifecycle.register(sub, add)  # --as-of/--valid-at, history times, forget, reprocessing
     return parser
 
 

@@ -67,18 +67,30 @@ class Memstream:
 
     def search(self, query: str, *, user_id: str, top_k: int = 10, kinds: Iterable[str] = (),
                keys: Iterable[str] = (), tags: Iterable[str] = (), since: datetime | str | None = None,
-               until: datetime | str | None = None) -> list[dict[str, Any]]:
+               until: datetime | str | None = None, as_of: datetime | str | None = None,
+               valid_at: datetime | str | None = None) -> list[dict[str, Any]]:
         """The user's current memories that best match ``query``, best first, each with ``score``.
-        ``since``/``until`` bound when a memory is about (its latest source's chat_time)."""
+        ``since``/``until`` bound when a memory is about (its latest source's chat_time).
+        ``as_of`` / ``valid_at``: search the memories as recorded at, or as stated by, that time
+        (``application/time_travel.py``; ranked in memory, slower than a live search)."""
         self.runtime.catch_up()
+        if as_of or valid_at:
+            return self._time_travel().search(
+                query, user_id, self.runtime.embedder, top_k=top_k, as_of=as_of, valid_at=valid_at,
+                kinds=kinds, keys=keys, tags=tags, since=_timestamp(since), until=_timestamp(until))
         return self.runtime.read_side.memory_search.search(
             user_id, query, top_k=top_k, kinds=tuple(kinds), keys=tuple(keys), tags=tuple(tags),
             updated_from=_timestamp(since), updated_to=_timestamp(until))
 
     def memories(self, *, user_id: str, include_archived: bool = False,
-                 kinds: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """The user's current memories (with ``include_archived``, the archived ones too)."""
+                 kinds: Iterable[str] = (), as_of: datetime | str | None = None,
+                 valid_at: datetime | str | None = None) -> list[dict[str, Any]]:
+        """The user's current memories (with ``include_archived``, the archived ones too).
+        ``as_of``: as recorded at that time; ``valid_at``: as the user had stated by then."""
         self.runtime.catch_up()
+        if as_of or valid_at:
+            return self._time_travel().memories(user_id, as_of=as_of, valid_at=valid_at,
+                                                include_archived=include_archived, kinds=kinds)
         return self.runtime.timeline.memories(user_id, include_archived=include_archived, kinds=list(kinds))
 
     def history(self, memory_id: str, *, user_id: str | None = None) -> list[dict[str, Any]]:
@@ -88,6 +100,17 @@ class Memstream:
         if user_id is not None and self.runtime.timeline.owner(memory_id) != user_id:
             return []
         return self.runtime.timeline.history(memory_id)
+
+    def history_times(self, memory_id: str, *, user_id: str | None = None) -> list[dict[str, Any]]:
+        """``history`` with each version's ``recorded_at`` and ``stated_at``."""
+        from application.time_travel import annotate
+
+        return annotate(self.history(memory_id, user_id=user_id))
+
+    def _time_travel(self) -> Any:
+        from application.time_travel import TimeTravel
+
+        return TimeTravel(self.runtime.store, self.runtime.timeline)
 
     def find_memory_ids(self, prefix: str, *, user_id: str | None = None) -> list[str]:
         """The Memory IDs that start with ``prefix`` (of ``user_id`` when given); ValueError

@@ -135,6 +135,12 @@ class TimelineView(TrackingRecorder):
             params.append(user_id)
         return [r[0] for r in self._execute(sql + " ORDER BY memory_id LIMIT 5", params)]
 
+    def memory_ids(self, user_id: str) -> list[str]:
+        """Every Memory ID the user ever had, archived ones included (time travel)."""
+        rows = self._execute("SELECT memory_id FROM timeline_current WHERE user_id = ? ORDER BY memory_id",
+                             (user_id,))
+        return [r[0] for r in rows]
+
     def owner(self, memory_id: str) -> str | None:
         rows = self._execute("SELECT user_id FROM timeline_current WHERE memory_id = ?", (memory_id,))
         return rows[0][0] if rows else None

@@ -1,0 +1,158 @@
+"""Lifecycle commands: time travel (``--as-of`` / ``--valid-at`` on memories and search,
+recorded and stated times in history), forget, and reprocessing into parallel sets.
+
+``register`` is called once from ``cli/main.py``'s ``build_parser``: it adds the time
+options to the existing read commands (their handlers still serve live reads) and
+registers the lifecycle commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from application.settings import Settings
+
+# Building the parser imports nothing heavy (cli/main.py): handlers import what they use.
+
+_TIME_HELP = {
+    "as_of": "as recorded at this ISO time (record time: versions stored at or before it)",
+    "valid_at": "as the user had stated it by this ISO time (statement time: sources' chat_time); "
+                "a bare date means the end of that day",
+}
+
+
+def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    choices = sub.choices
+    for name in ("memories", "search"):
+        parser = choices.get(name)
+        if parser is None:
+            continue
+        parser.add_argument("--as-of", help=_TIME_HELP["as_of"])
+        parser.add_argument("--valid-at", help=_TIME_HELP["valid_at"])
+        parser.set_defaults(live_handler=parser.get_default("handler"), handler=f"cli.lifecycle:{name}")
+    if "history" in choices:
+        choices["history"].set_defaults(handler="cli.lifecycle:history")
+    _register_lifecycle_commands(add)
+
+
+# ---------------------------------------------------------------------- time travel
+
+
+def _live_or_past(args: argparse.Namespace, settings: Settings, past: Callable[..., int]) -> int:
+    if not (args.as_of or args.valid_at):
+        module, _, function = str(args.live_handler).partition(":")
+        return getattr(importlib.import_module(module), function)(args, settings)
+    _check_moments(args)
+    return past(args, settings)
+
+
+def memories(args: argparse.Namespace, settings: Settings) -> int:
+    return _live_or_past(args, settings, memories_at)
+
+
+def search(args: argparse.Namespace, settings: Settings) -> int:
+    return _live_or_past(args, settings, search_at)
+
+
+def _check_moments(args: argparse.Namespace) -> None:
+    from application.time_travel import parse_moment
+    from cli.main import CommandError
+
+    for flag, value in (("--as-of", args.as_of), ("--valid-at", args.valid_at)):
+        if value:
+            try:
+                parse_moment(value)
+            except ValueError:
+                raise CommandError(f"{flag} {value!r} is not an ISO 8601 time") from None
+
+
+def _open(settings: Settings, with_vectors: bool = False) -> Any:
+    from cli.read import existing_store
+    from memstream import Memstream
+
+    return Memstream(existing_store(settings), with_vectors=with_vectors)
+
+
+def _when(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("as_of", args.as_of), ("valid_at", args.valid_at)) if v}
+
+
+def memories_at(args: argparse.Namespace, settings: Settings) -> int:
+    from cli.render import emit_json, print_memories
+
+    with _open(settings) as ms:
+        views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind,
+                            as_of=args.as_of, valid_at=args.valid_at)
+    if args.json:
+        emit_json({"user_id": args.user, **_when(args), "memories": views})
+    elif not print_memories(views):
+        print(f"no memories for user {args.user!r} at {_describe(args)}")
+    return 0
+
+
+def search_at(args: argparse.Namespace, settings: Settings) -> int:
+    from cli.main import CommandError
+    from cli.read import _moment
+    from cli.render import emit_json, print_memories
+
+    if args.queries or not args.query:
+        raise CommandError("--as-of / --valid-at take one QUERY (not --queries)")
+    if not args.user:
+        raise CommandError("--user is required")
+    if args.top_k < 1 or args.top_k > 1000:
+        raise CommandError("--top-k must be between 1 and 1000")
+    with _open(settings) as ms:
+        results = ms.search(args.query, user_id=args.user, top_k=args.top_k, kinds=args.kind, keys=args.key,
+                            tags=args.tag, since=_moment(args.since, "--since"),
+                            until=_moment(args.until, "--until"), as_of=args.as_of, valid_at=args.valid_at)
+    if args.json:
+        emit_json({"user_id": args.user, "query": args.query, **_when(args), "results": results})
+    elif not print_memories(results):
+        print("no results")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> str:
+    return " and ".join(f"{k.replace('_', '-')} {v}" for k, v in _when(args).items())
+
+
+def history(args: argparse.Namespace, settings: Settings) -> int:
+    """``history`` with each version's recorded time and stated time."""
+    from cli.main import CommandError
+    from cli.render import emit_json, sources_text
+
+    with _open(settings) as ms:
+        try:
+            matches = ms.find_memory_ids(args.memory_id, user_id=args.user)
+        except ValueError as e:
+            raise CommandError(str(e)) from None
+        if not matches:
+            whose = f" of user {args.user!r}" if args.user else ""
+            raise CommandError(f"no memory{whose} with id {args.memory_id!r}")
+        if len(matches) > 1 and args.memory_id not in matches:
+            raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
+        memory_id = args.memory_id if args.memory_id in matches else matches[0]
+        versions = ms.history_times(memory_id)
+    if args.json:
+        emit_json({"memory_id": memory_id, "versions": versions})
+        return 0
+    first = versions[0]
+    print(f"memory {first['memory_id']}  user {first['user_id']}  kind {first['kind']}")
+    for v in versions:
+        print(f"  V{v['version']}  recorded {v['recorded_at']}  stated {v['stated_at']}  stage={v['stage']}  "
+              f"reason={v['reason']}  status={v['status']}  by={v['decided_by']}")
+        print(f"      {v['content']}")
+        print(f"      cause: {sources_text(v)}")
+        if v.get("superseded_by"):
+            print(f"      superseded by: {', '.join(v['superseded_by'])}")
+    return 0
+
+
+__all__ = ["register"]
+
+
+def _register_lifecycle_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """forget and the reprocessing commands (below)."""
