@@ -37,6 +37,20 @@ POISON = b'{"user_id": "xiaoyi", "messages": "this is not a list"}'
 WAIT_SECONDS = 180
 
 
+def memstream_command() -> str:
+    """How to run ``memstream`` from the shell the demo was started in: ``memstream`` when
+    that is on PATH and is this install, else the console script's path (``.venv/bin/memstream``
+    from the repository), which works in a fresh shell where the venv is not active."""
+    script = Path(sys.executable).parent / "memstream"
+    found = shutil.which("memstream")
+    if found and Path(found).resolve() == script.resolve():
+        return "memstream"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def say(text: str) -> None:
     print(f"[demo] {text}", file=sys.stderr, flush=True)
 
@@ -180,5 +194,6 @@ def show(settings: Settings, envelopes: list[InputEnvelope], as_json: bool) -> i
     print("\n== dead letters ==")
     for d in letters:
         print(f"{d['topic']}[{d['partition']}]@{d['offset']}: {d['reason']}")
-    print(f"\nstores kept in {settings.data_dir}; try: memstream memories --data-dir {settings.data_dir} --user alice")
+    print(f"\nstores kept in {settings.data_dir}; try: {memstream_command()} memories "
+          f"--data-dir {settings.data_dir} --user alice")
     return 0
