@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthError, BadRequest, ForbiddenError, KeyRing
@@ -121,8 +122,8 @@ def _install_errors(app: FastAPI) -> None:
             parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg', 'invalid')}")
         return error(400, "; ".join(parts) or "invalid request")
 
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, e: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # fastapi's HTTPException, unknown routes, 405
+    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
         return error(e.status_code, str(e.detail), getattr(e, "headers", None))
 
     @app.exception_handler(RecursionError)
