@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         default="",
         description="Qdrant server URL; empty = embedded index (qdrant-edge) in the data dir",
     )
+    retrieval: Literal["vector", "graph", "hybrid"] = Field(
+        default="vector",
+        description="search mode: vector = dense + lexical; graph = the top hits and their graph neighbourhood; "
+        "hybrid = dense + lexical fused with graph expansion (keeps the graph projection in DATA_DIR/graph)",
+    )
     extractor: str = Field(
         default="auto",
         description="rules | anthropic | auto (anthropic when ANTHROPIC_API_KEY is set)",

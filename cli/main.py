@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="only memories updated at/before this ISO time")
     p.add_argument("--top-k", type=int, default=5)
 
+    p = add("graph", "cli.graph:graph", "a user's graph neighbourhood: entities and slot relations")
+    p.add_argument("--user", required=True)
+    p.add_argument("--entity", help="centre on this entity (by name); default: the user")
+    p.add_argument("--hops", type=int, default=1, help="relations this many steps out (default 1)")
+    p.add_argument("--all", action="store_true", help="include superseded relations (their validity shown)")
+
     p = add("replay", "cli.write:replay", "rebuild projections from the event log")
     p.add_argument("--projection", choices=["timeline", "vector"], action="append", default=[],
                    help="only this projection (repeatable; default both)")

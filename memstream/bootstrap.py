@@ -9,6 +9,7 @@ index cost seconds to load and most commands never touch them, so they are
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -30,6 +31,7 @@ from projections.timeline import TimelineProjector
 from projections.timeline_view import TimelineView
 
 if TYPE_CHECKING:
+    from domain.review import MemoryReviewer
     from projections.catch_up import Projector
     from projections.read_side import ReadSide
 
@@ -77,6 +79,17 @@ def build_extractor(settings: Settings, similar: Similar | None = None) -> Extra
     return build_anthropic_extractor(settings, fallback=rules)
 
 
+def build_reviewer(settings: Settings, extractor: Extractor) -> MemoryReviewer | None:
+    """A reviewer for the Offline stage when the extractor is the Anthropic one (same
+    client and model, so no second key), else none: the rules alone decide."""
+    if not str(getattr(extractor, "name", "")).startswith("anthropic:") or not hasattr(extractor, "client"):
+        return None
+    from extraction.anthropic_review import AnthropicReviewer
+
+    return AnthropicReviewer(client=extractor.client, model=extractor.model,  # type: ignore[attr-defined]
+                             timeout=max(settings.anthropic_timeout, 60.0))
+
+
 def open_embedder_lazily(settings: Settings) -> Lazy[Embedder]:
     def build() -> Embedder:
         from projections.embedding.embedder import open_embedder  # not read_side: 2 s of index imports
@@ -120,10 +133,17 @@ class Runtime:
         """Vector index + its projection + search."""
         return self.read_side_part()
 
+    @functools.cached_property
+    def reviewer(self) -> MemoryReviewer | None:
+        """The Offline stage's reviewer: Claude when the Fine stage's extractor is Claude."""
+        return build_reviewer(self.settings, self.service.fine_stage.extractor)
+
     def projectors(self) -> list[Projector]:
         projectors: list[Projector] = [TimelineProjector(self.timeline)]
         if self.with_vectors:
             projectors.append(self.read_side.projector)
+            if self.read_side.graph is not None:  # MEMSTREAM_RETRIEVAL=graph|hybrid
+                projectors.append(self.read_side.graph)
         return projectors
 
     def catch_up(self, progress: Progress | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from application.settings import Settings
 from domain.ports import Embedder, VectorIndex
@@ -34,6 +35,8 @@ class ReadSide:
     index: VectorIndex
     projector: VectorProjector
     memory_search: MemorySearch
+    graph: Any = None
+    """The graph projection (``GraphProjector``) when ``MEMSTREAM_RETRIEVAL`` is graph or hybrid."""
 
     @classmethod
     def open(cls, settings: Settings, timeline: TimelineView, embedder: Embedder | None = None) -> "ReadSide":
@@ -57,7 +60,18 @@ class ReadSide:
         if replaced or not in_step:
             projector.clear()  # the next catch-up rebuilds the index from the event log
         projector.record_model()
-        return cls(embedder, index, projector, MemorySearch(query_embedder(embedder), index, lexical=lexical))
+        search = MemorySearch(query_embedder(embedder), index, lexical=lexical)
+        if settings.retrieval == "vector":
+            return cls(embedder, index, projector, search)
+        from projections.graph import open_graph_store
+        from projections.graph.projector import GraphProjector
+        from projections.graph_search import GraphSearch
+
+        graph = GraphProjector(timeline, open_graph_store(settings.data_dir))
+        return cls(embedder, index, projector, GraphSearch(search, graph.store, index, settings.retrieval),  # type: ignore[arg-type]
+                   graph)
 
     def close(self) -> None:
         self.index.close()
+        if self.graph is not None:
+            self.graph.store.close()
