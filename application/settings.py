@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         default="", repr=False,
         description="`memstream serve`: comma-separated KEY=APP_ID pairs; APP_ID * is an operator key for "
-        "every app. Empty = the server answers every request with 401",
+        "every app. Empty = `memstream serve` refuses to start",
     )
 
     @property
