@@ -15,6 +15,16 @@ the first user not yet done, and a user swept twice plans nothing the second tim
 Plans are made from the timeline view (one query per user, no aggregate loads);
 when the view lags the store (its versions differ from the user's directory, or
 from the aggregates about to change), the user is planned again from the aggregates.
+
+With a reviewer configured (``domain.review.MemoryReviewer``, Claude when the Anthropic
+extractor is), each swept user's memories as the rules leave them are reviewed once
+more; the proposals that pass ``domain.review.accept`` join the plan, decided by the
+reviewer. A reviewer that fails never fails the sweep: the rule-based plan stands.
+
+Plans whose date passes while their user is quiet: ``PlanCalendar`` keeps (plan end
+date -> user) for the users' pending plans, next to the timeline view, updated as
+each user is swept; a sweep over the changed users also visits the users whose
+plan date is now past, so it costs in proportion to them, not to the store.
 """
 
 from __future__ import annotations
@@ -33,7 +43,8 @@ from application.memory_app import MemoryApplication
 from domain.governance import GovernancePolicy, TimePriority
 from domain.information import carries_information
 from domain.memory import Memory
-from domain.reconciliation import Change, MemoryState, Reconciler, Similar
+from domain.reconciliation import Change, MemoryState, Reconciler, Similar, period_end
+from domain.review import MemoryReviewer, ProposedChange, accept, after_plan
 from domain.user_directory import UserDirectory, directory_id
 from domain.values import Cause, Stage
 from projections.catch_up import MEMORY_TOPICS
@@ -43,6 +54,102 @@ log = logging.getLogger(__name__)
 SWEEP_POSITION = "offline:sweep"
 NOTIFICATION_BATCH = 2000
 MAX_ROUNDS = 3
+
+
+PLAN_TABLE = "offline_plan_dates"
+PLAN_BACKFILL = "offline:plan_dates"
+
+
+class PlanCalendar:
+    """(plan end date -> user) for every pending (not yet past) plan, in a small table
+    beside the timeline view, so that a sweep finds the users whose plan date passed
+    without reading anyone else. Rows are derived: built once from the timeline's
+    current rows, then rewritten for a user as the user is swept (a row too many only
+    makes a sweep visit a user that plans nothing). Without a SQL timeline (a fake in
+    tests) it is off."""
+
+    def __init__(self, timeline: Any) -> None:
+        self.timeline = timeline
+        self.enabled = all(hasattr(timeline, a) for a in ("_execute", "_write", "meta", "set_meta"))
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if self._ready or not self.enabled:
+            return
+        self.timeline._write([
+            (f"CREATE TABLE IF NOT EXISTS {PLAN_TABLE} (user_id TEXT NOT NULL, memory_id TEXT NOT NULL,"
+             " due TEXT NOT NULL, PRIMARY KEY (user_id, memory_id))", ()),
+            (f"CREATE INDEX IF NOT EXISTS {PLAN_TABLE}_due ON {PLAN_TABLE} (due)", ()),
+        ], None)
+        self._ready = True
+        if self.timeline.meta(PLAN_BACKFILL) is None:
+            self._backfill()
+
+    def _backfill(self) -> None:
+        """Once per store: the pending plans the timeline already holds (users swept
+        before the calendar existed, or never swept)."""
+        rows = self.timeline._execute(
+            "SELECT view FROM timeline_current WHERE status = 'active' AND kind = 'fact' AND view LIKE ?",
+            ('%"period"%',))
+        by_user: dict[str, dict[str, str]] = {}
+        for (blob,) in rows:
+            state = MemoryState.from_view(json.loads(blob))
+            due = pending_plans([state], [])
+            if due:
+                by_user.setdefault(json.loads(blob)["user_id"], {}).update(due)
+        for user, due in by_user.items():
+            self._replace(user, due)
+        self.timeline.set_meta(PLAN_BACKFILL, datetime.now(timezone.utc).isoformat())
+
+    def due_users(self, today: date) -> list[str]:
+        """Users holding a pending plan whose date is before ``today``."""
+        if not self.enabled:
+            return []
+        self._ensure()
+        rows = self.timeline._execute(f"SELECT DISTINCT user_id FROM {PLAN_TABLE} WHERE due < ? ORDER BY user_id",
+                                      (today.isoformat(),))
+        return [r[0] for r in rows]
+
+    def rows(self, user_id: str) -> dict[str, str]:
+        if not self.enabled:
+            return {}
+        self._ensure()
+        rows = self.timeline._execute(f"SELECT memory_id, due FROM {PLAN_TABLE} WHERE user_id = ?", (user_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def update(self, user_id: str, due: dict[str, str], held: dict[str, str] | None = None) -> dict[str, str]:
+        """Make the user's rows ``due`` (``held``: the rows now, when known); returns them."""
+        if not self.enabled:
+            return due
+        if (self.rows(user_id) if held is None else held) != due:
+            self._replace(user_id, due)
+        return due
+
+    def _replace(self, user_id: str, due: dict[str, str]) -> None:
+        self.timeline._write_many([
+            (f"DELETE FROM {PLAN_TABLE} WHERE user_id = ?", [(user_id,)]),
+            (f"INSERT INTO {PLAN_TABLE} (user_id, memory_id, due) VALUES (?, ?, ?)",
+             [(user_id, mid, d) for mid, d in sorted(due.items())]),
+        ], None)
+
+
+def pending_plans(states: Sequence[MemoryState], changes: Sequence[Change]) -> dict[str, str]:
+    """Memory ID -> plan end date (ISO) of the plans not yet past once ``changes`` apply
+    (the same plans ``Reconciler`` would mark past once their date is gone)."""
+    changed = {c.memory_id: c for c in changes}
+    due: dict[str, str] = {}
+    for m in states:
+        c = changed.get(m.memory_id)
+        if c is not None and c.action != "revise":
+            continue
+        attributes = c.attributes if c is not None and c.attributes is not None else m.attributes
+        period = attributes.get("period")
+        if m.kind != "fact" or not period or attributes.get("past"):
+            continue
+        end = period_end(str(period))
+        if end is not None:
+            due[m.memory_id] = end.isoformat()
+    return due
 
 
 class _Stale(Exception):
@@ -79,8 +186,10 @@ def state_of(memory: Memory) -> MemoryState:
 class OfflineStage:
     def __init__(self, store: MemoryApplication, timeline: Any, policy: GovernancePolicy | None = None, *,
                  today: Callable[[], date] | None = None, no_information: Callable[[str], bool] | None = None,
-                 similar: Similar | None = None) -> None:
+                 similar: Similar | None = None, reviewer: MemoryReviewer | None = None) -> None:
         self.store, self.timeline = store, timeline
+        self.reviewer = reviewer
+        self.calendar = PlanCalendar(timeline)
         self.policy = policy or TimePriority()
         self.today = today or (lambda: datetime.now(timezone.utc).date())
         self.no_information = no_information or (lambda text: not carries_information(text))
@@ -88,8 +197,10 @@ class OfflineStage:
 
     @classmethod
     def for_runtime(cls, runtime: Any, **options: Any) -> "OfflineStage":
-        """The stage over a runtime's store and timeline, with the Fine stage's policy object."""
+        """The stage over a runtime's store and timeline, with the Fine stage's policy object
+        and the runtime's reviewer (Claude when the Anthropic extractor is configured)."""
         policy = policy_of(runtime.service.fine_stage.extractor)
+        options.setdefault("reviewer", getattr(runtime, "reviewer", None))
         return cls(runtime.store, runtime.timeline, policy, **options)
 
     # ---------------------------------------------------------------- what changed
@@ -194,18 +305,41 @@ class OfflineStage:
                 break
             # Another round over what was written meanwhile: the sweep's own events (skipped,
             # but read once here rather than by the next sweep) and any new input.
+        for user in self.calendar.due_users(self.today()):  # quiet users whose plan date passed
+            if user in swept:
+                continue
+            changes = self.sweep_user(user, dry_run=dry_run)
+            report.changes += changes
+            swept.add(user)
+            if after_user is not None:
+                after_user(user, changes)
         report.users = len(swept)
         return report
 
     def sweep_user(self, user_id: str, *, position: int | None = None, dry_run: bool = False) -> list[Change]:
         """Plan one user and (unless ``dry_run``) record the plan in one transaction,
         with ``position`` as the sweep's new tracked position when given."""
+        proposals: list[ProposedChange] | None = None
         for attempt in range(3):
-            changes = self.plan_user(user_id, from_store=attempt > 0)
-            if dry_run or not changes:
+            states = self._states(user_id, from_store=attempt > 0)
+            changes = self._reconciler().plan(states)
+            if self.reviewer is not None:
+                if proposals is None:
+                    proposals = self._review(user_id, states, changes)
+                changes = changes + self._accepted(user_id, proposals, states, changes)
+            if dry_run:
                 return changes
+            held = self.calendar.rows(user_id) if self.calendar.enabled else {}
+            after = pending_plans(states, changes)
+            if not changes:
+                self.calendar.update(user_id, after, held)
+                return changes
+            # Rows for every plan still pending before this transaction, until it commits:
+            # a crash in between leaves a row too many (a harmless visit), never one too few.
+            held = self.calendar.update(user_id, {**pending_plans(states, []), **after}, held)
             try:
                 self._record(user_id, changes, position)
+                self.calendar.update(user_id, after, held)
                 return changes
             except _Stale:
                 continue
@@ -215,6 +349,26 @@ class OfflineStage:
                 continue
         log.warning("offline sweep of user %s gave up after concurrent changes", user_id)
         return []
+
+    def _review(self, user_id: str, states: list[MemoryState], planned: list[Change]) -> list[ProposedChange]:
+        """The reviewer's proposals for the memories as the rules leave them; [] when it fails."""
+        assert self.reviewer is not None
+        try:
+            return list(self.reviewer.review(user_id, after_plan(states, planned)))
+        except Exception as error:  # noqa: BLE001 - a reviewer never fails the sweep
+            log.warning("offline review of user %s by %s failed (%s); the rule-based plan stands", user_id,
+                        getattr(self.reviewer, "name", "reviewer"), error or type(error).__name__)
+            return []
+
+    def _accepted(self, user_id: str, proposals: list[ProposedChange], states: list[MemoryState],
+                  planned: list[Change]) -> list[Change]:
+        if not proposals:
+            return []
+        review = accept(proposals, after_plan(states, planned), planned, getattr(self.reviewer, "name", "review"))
+        for proposal, why in review.rejected:
+            log.warning("offline review of user %s: rejected %s of %s (%s)", user_id, proposal.action,
+                        proposal.memory_id, why)
+        return review.changes
 
     def _record(self, user_id: str, changes: list[Change], position: int | None) -> None:
         cause = Cause(extra={"sweep": SWEEP_POSITION, "position": position}).to_dict()

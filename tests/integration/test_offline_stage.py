@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from application.fine_stage import directory_entry
 from application.offline_stage import SWEEP_POSITION, OfflineStage
@@ -106,6 +107,10 @@ class Seeder:
             for i, pair in enumerate(NO_OP[n % 2::2] if n >= 2 else NO_OP):
                 for j, text in enumerate(pair):
                     self.no_op.add(self.memory(user, f"n{i}{j}", text, when=f"2025-0{1 + j}-10T10:00:00").id)
+        self.save()
+
+    def save(self) -> None:
+        """The memories made so far, with each user's directory, then the timeline."""
         for user, memories in self.pending.items():
             directory = self.runtime.store.directory(user)
             directory.update(upserts={str(m.id): directory_entry(m) for m in memories if m.kind != "episode"},
@@ -245,3 +250,45 @@ def test_reconcile_command_prints_the_plan_and_dry_run_writes_nothing(seeded, ca
     out = capsys.readouterr().out
     assert "offline.duplicate" in out and "time_priority" in out and out.strip().endswith("change(s) made")
     assert events_of(runtime) > before
+
+
+def test_a_plan_whose_date_passes_is_marked_past_by_the_next_sweep_without_new_input(tmp_path):
+    runtime = build_runtime(Settings(data_dir=tmp_path, extractor="rules"), with_vectors=False)
+    today = [date(2025, 6, 1)]
+    stage = OfflineStage.for_runtime(runtime, today=lambda: today[0])
+    seeder = Seeder(runtime)
+    trip = seeder.memory("planner", "t1", "The user is planning a trip to Rome in July 2025.", key="travel.2025-07",
+                         attributes={"period": "2025-07"}, when="2025-05-01T10:00:00")
+    seeder.memory("planner", "n1", "The user likes tennis.", when="2025-05-01T10:00:00")
+    seeder.memory("quiet", "n1", "The user likes chess.", when="2025-05-01T10:00:00")
+    seeder.save()
+    assert stage.sweep().changes == []  # the plan is still ahead
+    assert stage.calendar.rows("planner") == {str(trip.id): "2025-07-31"} and stage.calendar.rows("quiet") == {}
+    today[0] = date(2025, 8, 1)  # time passes, nobody says anything
+    head = runtime.store.head()
+    assert [c.to_dict() for c in stage.sweep(dry_run=True).changes] == [
+        {"memory_id": str(trip.id), "action": "revise", "reason": "refinement", "rule": "offline.past_plan"}]
+    assert runtime.store.head() == head
+    report = stage.sweep()
+    assert report.users == 1  # the planner only: the quiet user with no plan is not visited
+    marked = runtime.store.memory(trip.id)
+    assert marked.attributes["past"] is True and "was planning" in marked.content and marked.stage == "offline"
+    assert stage.calendar.rows("planner") == {} and stage.calendar.due_users(today[0]) == []
+    runtime.catch_up()
+    again = stage.sweep()
+    assert (again.users, again.changes) == (0, [])
+    runtime.close()
+
+
+def test_the_plan_calendar_is_built_from_the_timeline_for_a_store_swept_before_it_existed(tmp_path):
+    runtime = build_runtime(Settings(data_dir=tmp_path, extractor="rules"), with_vectors=False)
+    seeder = Seeder(runtime)
+    trip = seeder.memory("early", "t1", "The user plans to visit Oslo in 2025.", key="travel.2025",
+                         attributes={"period": "2025"}, when="2025-01-01T10:00:00")
+    seeder.save()
+    runtime.store.track_only(Tracking(SWEEP_POSITION, runtime.store.head()))  # swept before the calendar
+    stage = OfflineStage.for_runtime(runtime, today=lambda: date(2026, 1, 2))
+    report = stage.sweep()
+    assert [(c.memory_id, c.rule) for c in report.changes] == [(str(trip.id), "offline.past_plan")]
+    assert "planned to visit" in runtime.store.memory(trip.id).content
+    runtime.close()
