@@ -208,8 +208,11 @@ def explain(error: BaseException, args: argparse.Namespace) -> str | None:
     name = type(error).__name__
     if name == "ValidationError" and module.startswith("pydantic"):
         return _configuration_error(error)
-    if name == "DataDirLocked":
+    if name in ("DataDirLocked", "EventStoreURLError"):
         return str(error)
+    if name == "DatabaseError" and module.startswith("sqlite3"):
+        where = getattr(args, "_data_dir", "the data dir")
+        return f"the event store in {where} cannot be read ({error}): is it a memstream data dir?"
     if "WouldBlock" in str(error):  # the embedded index is open in a process that took no lock
         from adapters.data_dir_lock import holder
 

@@ -209,3 +209,76 @@ def test_schemas_check_json(tmp_path):
     proc = run("schemas", "--check", "--json", data_dir=tmp_path)
     assert proc.returncode == 0 and json.loads(proc.stdout) == {"out": str(REPO / "schemas"), "match": True,
                                                                "stale": []}
+
+
+def test_the_last_resort_handler_in_process(tmp_path, monkeypatch, capsys):
+    import cli.read
+    from cli.main import main
+
+    def broken(args, settings):
+        raise RuntimeError("something\nnobody expected")
+
+    (tmp_path / "events.sqlite").touch()
+    monkeypatch.setattr(cli.read, "memories", broken)
+    assert main(["memories", "--data-dir", str(tmp_path), "--user", "u"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("memstream memories: internal error: RuntimeError: something nobody expected "
+                   "(run with -v for the traceback)\n")
+    assert main(["-v", "memories", "--data-dir", str(tmp_path), "--user", "u"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_garbage_event_store_is_one_line(tmp_path):
+    (tmp_path / "events.sqlite").write_text("garbage\n")
+    one_line_error(run("memories", "--user", "u", data_dir=tmp_path), 1, "cannot be read", "memstream data dir")
+
+
+def test_the_lock_is_exclusive_and_released(tmp_path):
+    from adapters.data_dir_lock import DataDirLocked, holder
+
+    with DataDirLock(tmp_path, "memstream search"):
+        assert holder(tmp_path) == (os.getpid(), "memstream search")
+        with pytest.raises(DataDirLocked, match=rf"in use by pid {os.getpid()} \(memstream search\)"):
+            DataDirLock(tmp_path, "memstream ingest").acquire()
+    with DataDirLock(tmp_path, "memstream ingest"):  # free again once released
+        assert holder(tmp_path)[1] == "memstream ingest"
+
+
+def test_all_older_than_takes_ages_and_times():
+    from datetime import datetime, timedelta, timezone
+
+    from cli.main import CommandError
+    from cli.stream import cutoff
+
+    now = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    assert cutoff("7d", now) == now - timedelta(days=7)
+    assert cutoff("12h", now) == now - timedelta(hours=12)
+    assert cutoff("30m", now) == now - timedelta(minutes=30)
+    assert cutoff("2026-01-01T00:00:00", now) == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(CommandError):
+        cutoff("soon", now)
+
+
+def test_worker_status_lines():
+    import io
+    import json
+    from collections import Counter
+
+    from application.settings import Settings
+    from cli.stream import WorkerStatus
+
+    out = io.StringIO()
+    status = WorkerStatus(Settings(kafka_url="kafka://h:1", data_dir=Path("/d")), "all", 10, out=out)
+    status.ready([("memstream.messages", 1), ("memstream.messages", 0), ("memstream.fine", 2)])
+    status.progress(Counter())  # idle: nothing
+    status.progress(Counter(fast=50, projection=20), {"fine": 7, "fast": 0})
+    first, second = out.getvalue().splitlines()
+    assert first.startswith("memstream worker: ready: role all (fast, fine, knowledge, projections, offline)")
+    assert "partitions fine 2, messages 0,1" in first and "data dir /d" in first and "broker h:1" in first
+    assert "fast " in second and "/s" in second and second.endswith("lag fine 7")
+    quiet = io.StringIO()
+    WorkerStatus(Settings(), "fast", 10, quiet=True, out=quiet).ready([])
+    assert quiet.getvalue() == ""
+    as_json = io.StringIO()
+    WorkerStatus(Settings(), "fast", 10, as_json=True, out=as_json).ready([])
+    assert json.loads(as_json.getvalue())["event"] == "ready"

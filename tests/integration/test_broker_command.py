@@ -46,6 +46,12 @@ def test_broker_command_carries_an_ingest_to_a_worker(tmp_path, model_dir):
         line = broker.stdout.readline()  # blocks until the broker is ready (or has died: "")
         assert line.strip() == f"export MEMSTREAM_KAFKA_URL=127.0.0.1:{port}", broker.stderr.read()
         env["MEMSTREAM_KAFKA_URL"] = f"kafka://127.0.0.1:{port}"  # the form Faust users write works too
+        from application.settings import Settings
+        from cli.stream import session_timeout_for
+
+        # no MEMSTREAM_SESSION_TIMEOUT: Tansu is recognised, and its 2 s timeout chosen
+        assert session_timeout_for(Settings(kafka_url=env["MEMSTREAM_KAFKA_URL"])).session_timeout == 2.0
+        assert session_timeout_for(Settings(kafka_url=env["MEMSTREAM_KAFKA_URL"], session_timeout=7)).session_timeout == 7
         worker = subprocess.Popen([str(MEMSTREAM), "worker", "--progress-every", "2"], cwd=REPO, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         ready = worker.stderr.readline()
