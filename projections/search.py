@@ -26,6 +26,25 @@ Ranking (each step measured on LoCoMo, bench/results/REPORT.md):
   questions naming a date it lifted R@10 from ~68 to ~74. Unlike the
   ``updated_from``/``updated_to`` filter it is soft: a strong match outside still wins.
 
+* kind prior: episodes are scaled by ``EPISODE_PRIOR``, so a Fine memory (a
+  third-person statement distilled from the turns) outranks the raw turns it came
+  from when both match; episodes keep their order among themselves, which is why
+  LoCoMo, answered mostly by episodes, barely moves (docs/benchmarks.md);
+* direct questions about the user ("where do I live?", "住在哪里", "what do I do for
+  a living?"): the user asks about their own current state, which is what Fine
+  memories hold, so episodes are scaled by ``SELF_EPISODE_PRIOR`` instead, and the
+  lexical query is expanded by the predicate family it asks about (residence, work,
+  diet, ...: ``QUERY_TOPICS``). Why: the question and the fact share no word ("live"
+  vs "居住", "for a living" vs "works as a nurse"), the small dense model matches
+  questions to other questions, and Snowball stems "living" to "live". The cue
+  phrase is replaced by the family's words, never added to a third-person question;
+* no-information guard: an episode that carries no information (greetings, thanks,
+  ``domain.information``) is never returned, even in the moment before the Fine
+  stage archives it (on the Kafka path the stages run apart).
+
+Superseded text never appears because the index holds only current versions:
+a revised memory is re-indexed with its new content, an archived one is deleted.
+
 ``score`` is the fused relevance in (0, 1] (the cosine in dense-only mode).
 """
 
@@ -36,6 +55,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from domain.information import carries_information
 from domain.ports import Embedder, ScoredPoint, SearchFilter, VectorIndex
 
 CANDIDATES = 200
@@ -54,6 +74,52 @@ TIME_PRIOR = 0.6
 TIME_PAD = (timedelta(days=7), timedelta(days=31))
 """The period is widened by this much before and after."""
 ROLE_NAMES = frozenset({"user", "assistant", "system", "tool"})
+EPISODE_PRIOR = 0.8
+"""Factor for episodes against Fine memories (1.0 = off)."""
+SELF_EPISODE_PRIOR = 0.3
+"""Factor for episodes when the query is a direct question about the user."""
+GUARD_EXTRA = 5
+"""Extra candidates whose views are read so that dropped no-information episodes are back-filled."""
+
+_SELF_EN = re.compile(r"\b(?:i|i'm|i've|i'd|im|me|my|mine|myself)\b", re.I)
+_OTHER_ZH = re.compile(r"[他她它你您]|[\u4e00-\u9fff]们")
+_TOPIC = [  # (cue in the question, words of the family's memories) - zh and en
+    (r"for a living|\b(?:work|job|occupation|profession|career|employer|employed|company)\b|工作|上班|职业|公司|雇主|做什么的",
+     "work works worked job employed employer company occupation 工作 上班 公司 职业"),
+    (r"\b(?:live|living|reside|resides|home|address|city|hometown)\b|居住|住|家在|城市",
+     "live lives living reside resides home city moved 居住 住在 搬到"),
+    (r"\b(?:eat|eats|food|diet|vegan|vegetarian|allerg\w*|spicy)\b|吃|饮食|素|辣",
+     "eat eats diet vegan vegetarian food 吃 饮食 素食 吃辣"),
+    (r"\b(?:drink|drinks|coffee|tea|beverage|alcohol)\b|喝|饮料|咖啡|茶|酒",
+     "drink drinks coffee tea 喝 饮料 咖啡"),
+    (r"\b(?:hobby|hobbies|free time|weekends?|sports?|pastime)\b|爱好|运动|周末|业余",
+     "hobby hobbies enjoys likes plays sport 爱好 喜欢 运动"),
+    (r"\b(?:pet|pets|dog|cat)\b|宠物|狗|猫",
+     "pet pets dog cat 宠物 养了"),
+    (r"\b(?:name|called|how old|age)\b|名字|叫什么|几岁|多大|年龄",
+     "name named called age years old 名字 叫 岁"),
+]
+QUERY_TOPICS = [(re.compile(cue, re.I), words) for cue, words in _TOPIC]
+"""Predicate families a direct question may ask about; their words expand the lexical query."""
+
+
+def is_self_question(query: str) -> bool:
+    """A question about the user: first person ("I", "my", 我), or Chinese with no other person."""
+    if _SELF_EN.search(query) or "我" in query:
+        return True
+    has_cjk = re.search(r"[\u4e00-\u9fff]", query) is not None
+    return has_cjk and not _OTHER_ZH.search(query) and len(query.strip()) <= 12
+
+
+def expand_query(query: str) -> str:
+    """The lexical query of a direct question: each family cue replaced by the family's words."""
+    expanded = query
+    extra: list[str] = []
+    for cue, words in QUERY_TOPICS:
+        if cue.search(expanded):
+            expanded = cue.sub(" ", expanded)
+            extra.append(words)
+    return " ".join([expanded, *extra]) if extra else query
 
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -130,7 +196,8 @@ class MemorySearch:
     def __init__(self, embedder: Embedder, index: VectorIndex, lexical: Any = None, *,
                  candidates: int = CANDIDATES, dense_candidates: int = DENSE_CANDIDATES,
                  dense_weight: float = DENSE_WEIGHT, speaker_prior: float = SPEAKER_PRIOR,
-                 time_prior: float = TIME_PRIOR) -> None:
+                 time_prior: float = TIME_PRIOR, episode_prior: float | None = None,
+                 self_episode_prior: float | None = None) -> None:
         self.embedder = embedder
         self.index = index
         self.lexical = lexical
@@ -139,6 +206,9 @@ class MemorySearch:
         self.dense_weight = dense_weight
         self.speaker_prior = speaker_prior
         self.time_prior = time_prior
+        # read at call time when not given, so a benchmark can set the module constants
+        self._episode_prior = episode_prior
+        self._self_episode_prior = self_episode_prior
 
     def search(
         self,
@@ -155,17 +225,20 @@ class MemorySearch:
             raise ValueError("query must not be empty")
         if top_k <= 0:
             return []
+        about_user = is_self_question(query)
+        episode_prior = self._prior(about_user)
         vector = self.embedder.embed([query])[0]
         flt = SearchFilter(user_id=user_id, kinds=kinds, keys=keys, tags=tags,
                            updated_from=updated_from, updated_to=updated_to)
-        rerank = self.lexical is not None or self.speaker_prior != 1.0 or self.time_prior != 1.0
+        rerank = (self.lexical is not None or self.speaker_prior != 1.0 or self.time_prior != 1.0
+                  or episode_prior != 1.0)
         if rerank:  # candidates carry only what ranking reads; views are fetched for the winners
             dense = self.index.search(vector, flt, max(top_k, self.dense_candidates), with_payload=False)
         else:
             dense = self.index.search(vector, flt, top_k)
         if self.lexical is not None:
             pool = max(top_k, self.candidates)
-            lexical = self.lexical.search(query, flt, pool)
+            lexical = self.lexical.search(expand_query(query) if about_user else query, flt, pool)
             scored = fuse(dense, lexical, pool, self.dense_weight)
         else:
             scored = {h.memory_id: (float(h.score), h.payload) for h in dense}
@@ -173,18 +246,34 @@ class MemorySearch:
             scored = self._speaker_prior(query, scored)
         if self.time_prior != 1.0:
             scored = self._time_prior(query, scored)
-        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
-        views = self.index.views([mid for mid, _ in ranked]) if rerank else {}
-        results = []
-        for mid, (score, payload) in ranked:
-            if rerank:
-                if mid not in views:
-                    continue  # archived between the two reads: never return a stale view
-                payload = views[mid]
-            view = {k: v for k, v in payload.items() if k not in ("updated_ts", "tombstone")}
-            view["score"] = round(max(float(score), 1e-6) if self.lexical is not None else float(score), 6)
-            results.append(view)
+        if episode_prior != 1.0:
+            scored = {mid: (score * episode_prior if payload.get("kind") == "episode" else score, payload)
+                      for mid, (score, payload) in scored.items()}
+        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
+        results: list[dict[str, Any]] = []
+        start = 0
+        while len(results) < top_k and start < len(ranked):
+            batch = ranked[start:start + top_k - len(results) + GUARD_EXTRA]
+            start += len(batch)
+            views = self.index.views([mid for mid, _ in batch]) if rerank else {}
+            for mid, (score, payload) in batch:
+                if rerank:
+                    if mid not in views:
+                        continue  # archived between the two reads: never return a stale view
+                    payload = views[mid]
+                if payload.get("kind") == "episode" and not carries_information(str(payload.get("content") or "")):
+                    continue  # small talk: never a result, even before the Fine stage archives it
+                view = {k: v for k, v in payload.items() if k not in ("updated_ts", "tombstone")}
+                view["score"] = round(max(float(score), 1e-6) if self.lexical is not None else float(score), 6)
+                results.append(view)
+                if len(results) == top_k:
+                    break
         return results
+
+    def _prior(self, about_user: bool) -> float:
+        if about_user:
+            return SELF_EPISODE_PRIOR if self._self_episode_prior is None else self._self_episode_prior
+        return EPISODE_PRIOR if self._episode_prior is None else self._episode_prior
 
     def _speaker_prior(self, query: str, scored: dict[str, tuple[float, dict[str, Any]]]
                        ) -> dict[str, tuple[float, dict[str, Any]]]:

@@ -26,7 +26,7 @@ NO_INFORMATION = [
     "Sure, happy to help!", "You're welcome!", "You are welcome.", "No problem!", "No worries :)",
     "Let me know if you need anything else.", "Glad I could help!", "Anytime!", "My pleasure.",
     "Of course!", "不客气", "不客气！有什么需要随时告诉我。", "很高兴为您服务", "你好！有什么可以帮你的吗？",
-    "早上好，祝你今天愉快！", "Good morning! Hope you slept well.",
+    "早上好，祝你今天愉快！", "Good morning! Hope you slept well.", "好的，记住了。", "恭喜！",
 ]
 
 INFORMATION = [
