@@ -10,6 +10,7 @@ memory, so the brief's V1 "用户叫小忆，在上海居住，不能吃辣" bec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -28,7 +29,17 @@ Words = Callable[[str], "set[str]"]
 GROUPS = (PROFILE_KEY, "work")
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""
 POLARITY_FAMILIES = ("food", "diet", "drink")
+DEPENDENTS = {"work.employer": ("work.location",), "residence": ("work.location",)}
+"""Slots whose value depends on another: a new employer, or a move, makes the old work place
+stale unless the same batch restates it ("我搬到深圳了，现在在腾讯上班" after "我在北京工作")."""
 """Slot families where one object has one polarity: a new statement on the object replaces the old."""
+
+
+SWITCH_MARKERS = {
+    "drink": re.compile(r"喝|\bdrinks?\b|coffee|tea\b|latte|wine|beer|juice|milk|soda", re.IGNORECASE),
+    "food": re.compile(r"吃|\beats?\b", re.IGNORECASE),
+}
+"""How a liked-food clause says which family its object is in, for a switch to replace it."""
 
 
 def render(slots: dict[str, str], lang: str, alternatives: dict[str, dict[str, str]] | None = None) -> str:
@@ -43,7 +54,7 @@ def render(slots: dict[str, str], lang: str, alternatives: dict[str, dict[str, s
         body = clauses[0]
     else:
         body = ", ".join(clauses[:-1]) + " and " + clauses[-1]
-    return f"The user {body}."
+    return f"The user {body}" + ("" if body.endswith(".") else ".")  # "works at Acme Corp." ends already
 
 
 @dataclass
@@ -64,6 +75,7 @@ class _Working:
     attributes: dict = field(default_factory=dict)
     changed: bool = False
     batch_slots: set[str] = field(default_factory=set)
+    archived: bool = False
 
     def to_decision(self) -> Decision:
         common = dict(
@@ -79,6 +91,9 @@ class _Working:
         )
         if self.existing is None:
             return Decision(action="create", reason=Reason.NEW.value, **common)
+        if self.archived:
+            return Decision(action="archive", memory_id=self.existing.memory_id, reason=Reason.SUPERSEDED.value,
+                            kind=self.kind, key=self.key, source_message_ids=common["source_message_ids"])
         return Decision(
             action="revise", memory_id=self.existing.memory_id, reason=self.reason, **common
         )
@@ -117,7 +132,7 @@ class Consolidator:
             if holder is not None and holder.existing is not None:
                 for message_id in cand.source_message_ids:
                     links.setdefault(message_id, set()).add(holder.existing.memory_id)
-        decisions = [w.to_decision() for w in working if w.changed]
+        decisions = [w.to_decision() for w in working if w.changed and not (w.archived and w.existing is None)]
         return decisions, {m: tuple(sorted(ids)) for m, ids in links.items()}
 
     @staticmethod
@@ -224,10 +239,13 @@ class Consolidator:
             if incoming.chat_time and cand.kind != MemoryKind.TOOL.value:
                 created.attributes["slot_times"] = {cand.slot: incoming.chat_time}
             working.append(created)
+            if cand.slot in DEPENDENTS and (cand.attributes.get("change") or cand.attributes.get("moved")):
+                self._drop_dependents(cand, working)
             return
         if cand.kind == MemoryKind.TOOL.value:
             self._accumulate(cand, target)
             return
+        target.archived = False  # a dependent slot was dropped earlier in this batch; a new one arrives
         held = target.slots.get(cand.slot)
         if held == cand.clause:
             return target  # a duplicate statement: nothing new to record
@@ -245,6 +263,7 @@ class Consolidator:
             target.slots = {}  # a standalone memory now states the new thing only
         if grouped:
             self._drop_flipped(cand, target)
+            self._drop_switched(cand, target)
         target.slots[cand.slot] = cand.clause
         target.batch_slots.add(cand.slot)
         clauses = cand.attributes.get("clauses")
@@ -270,6 +289,32 @@ class Consolidator:
         if target.existing is not None and target.reason != Reason.CONFLICT.value:
             target.reason = Reason.CONFLICT.value if held is not None else Reason.REFINEMENT.value
         target.changed = True
+        if cand.slot in DEPENDENTS and (cand.attributes.get("change") or cand.attributes.get("moved")
+                                        or held is not None and held != cand.clause):
+            self._drop_dependents(cand, working)
+
+    @staticmethod
+    def _drop_dependents(cand: Candidate, working: list[_Working]) -> None:
+        """A changed slot makes the slots that depend on it stale (see ``DEPENDENTS``)."""
+        subject = cand.attributes.get("subject", "user")
+        for w in working:
+            if w.archived or w.attributes.get("subject", "user") != subject:
+                continue
+            dropped = [d for d in DEPENDENTS[cand.slot] if d in w.slots and d not in w.batch_slots]
+            if not dropped:
+                continue
+            for d in dropped:
+                del w.slots[d]
+            w.changed = True
+            w.sources.extend(cand.source_message_ids)
+            if w.existing is not None:
+                w.reason = Reason.CONFLICT.value
+            if not w.slots:
+                w.archived = True
+            elif w.key in GROUPS:
+                alts = {k: v for k, v in (w.attributes.get("slot_clauses") or {}).items() if k in w.slots}
+                w.attributes = {**w.attributes, "slot_clauses": alts}
+                w.content = render(w.slots, w.lang, alts)
 
     def _drop_flipped(self, cand: Candidate, target: _Working) -> None:
         """One object, one polarity: 不吃素 then 不再吃素, "likes coffee" then "no longer drinks coffee"."""
@@ -278,6 +323,22 @@ class Consolidator:
         mine = self.words(cand.clause)
         for slot, clause in list(target.slots.items()):
             if slot != cand.slot and slot.split(".")[0] in POLARITY_FAMILIES and mine & self.words(clause):
+                del target.slots[slot]
+
+    @staticmethod
+    def _drop_switched(cand: Candidate, target: _Working) -> None:
+        """"改喝绿茶" / "switched to oat milk": the new object replaces the old one of its family
+        (a drink replaces the drink held, a food the food), unless the old one was said in this
+        same batch ("我不喝咖啡了，改喝绿茶" keeps 不喝咖啡 beside 改喝绿茶)."""
+        family = cand.attributes.get("switch")
+        if not family:
+            return
+        marker = SWITCH_MARKERS.get(str(family))
+        for slot, clause in list(target.slots.items()):
+            if slot == cand.slot or slot in target.batch_slots:
+                continue
+            if slot.startswith(f"{family}.") or (
+                    slot in ("food.like", "food.dislike") and marker is not None and marker.search(clause)):
                 del target.slots[slot]
 
     @staticmethod

@@ -76,7 +76,7 @@ def content_of(clause: str, lang: str) -> str:
     """The standalone third-person sentence for a clause."""
     if lang == "zh":
         return "用户" + clause
-    return f"The user {clause}."
+    return f"The user {clause}" + ("" if clause.endswith(".") else ".")
 
 
 Rule = Callable[[Sentence], list[Found]]

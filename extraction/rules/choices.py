@@ -28,6 +28,8 @@ _SUFFIX = re.compile(r"(?:连锁酒店|酒店|宾馆|民宿|航空公司|航空|
 class Option:
     surface: str
     brand: Brand | None = None
+    verb: bool = False
+    """A verb phrase ("take the train", "fly"): the assistant offered actions, not things."""
 
     @property
     def core(self) -> str:
@@ -76,12 +78,33 @@ def offered_options(text: str) -> list[Option]:
                 items = parts
                 break
     if not items:
+        verbs = verb_phrase_options(text)
+        if verbs:
+            return verbs
         items = _bare_list(text)
     options = list(seen.values())
     for it in items:
         if not any(o.core.lower() in it.lower() or it.lower() in o.core.lower() for o in options):
             options.append(Option(it))
     return options if len(options) >= 2 else []
+
+
+_MODAL_LEAD = re.compile(r"^.*?\b(?:you|we|u)\s+(?:could|can|might|may|should|could also|can also|might want to)\s+"
+                         r"(?:(?:either|just|also|always)\s+)?|^\s*(?:maybe|perhaps|why not|try to|I'd suggest you|"
+                         r"I suggest you|you'd better)\s+", re.IGNORECASE)
+"""What leads into a list of actions: after a modal the items are verb phrases in parallel."""
+
+
+def verb_phrase_options(text: str) -> list[Option]:
+    """"You could take the train, fly, or drive": the items after a modal are actions."""
+    for sentence in re.split(r"[.!?;\n]", text):
+        lead = _MODAL_LEAD.match(sentence)
+        if lead is None or not re.search(r",|\bor\b", sentence[lead.end():], re.IGNORECASE):
+            continue
+        parts = [p.strip(" '\"") for p in _LIST_SPLIT.split(sentence[lead.end():]) if p.strip()]
+        if len(parts) >= 2 and all(1 <= len(p.split()) <= 4 and re.match(r"[a-z]", p) for p in parts):
+            return [Option(p, verb=True) for p in parts]
+    return []
 
 
 def _bare_list(text: str) -> list[str]:
@@ -211,6 +234,7 @@ def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> 
 
 def _category_from_text(text: str) -> str | None:
     for pat, cat in ((r"酒店|宾馆|民宿|\bhotels?\b|\binns?\b|\bhostels?\b|\bstay\b", "hotel"),
+                     (r"高铁|火车|动车|自驾|开车|大巴|\btrains?\b|\bdrive\b|\bbus\b", "transport"),
                      (r"航空|航班|机票|\bairlines?\b|\bflights?\b|\bfly\b", "airline"),
                      (r"餐厅|饭店|馆子|\brestaurants?\b|\bdinner\b|\blunch\b|\beat\b", "restaurant"),
                      (r"租车|车型|\bcars?\b|\brental\b", "car"), (r"景点|\battractions?\b|\bsights?\b", "attraction")):

@@ -7,6 +7,7 @@ from extraction.rules import pattern_cache as re  # re, with a cache that holds 
 from extraction.rules.base import Found, Sentence, fact, statement_ok
 from extraction.rules.lexicon import is_occupation
 from extraction.rules.places import en_place_at, is_known_place
+from extraction.rules.sentences import NAME_TOKEN
 
 I = re.IGNORECASE
 _NAME = r"(?-i:(?P<name>[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?|[\u4e00-\u9fff]{1,4}))"
@@ -18,7 +19,7 @@ _NOT_NAME = re.compile(
     r"Swedish|Irish|Scottish|Vegan|Vegetarian|Married|Single|Retired|Allergic|Planning|Going|Moving|Thinking|"
     r"Looking|Trying|Working|Living|From|In|At|On|The|A|An|Still|Currently|Now|Always|Never|Actually|Fluent|"
     r"Bilingual|Left|Right|Gay|Straight|Pregnant|Engaged|Divorced|Christian|Muslim|Buddhist|Jewish|Catholic)$")
-_ORG = (r"(?P<org>(?-i:[A-Z][\w&'-]*(?:\s+(?:[A-Z][\w&'-]*|&|of|de))*)|"
+_ORG = (rf"(?P<org>(?-i:{NAME_TOKEN}(?:\s+(?:{NAME_TOKEN}|&|of|de))*)|"
         r"(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:startup|start-up|company|bank|hospital|school|firm|agency|restaurant|"
         r"store|shop|university|lab|nonprofit|non-profit|studio|factory|bakery|cafe|clinic|law firm|consultancy))")
 

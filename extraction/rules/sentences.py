@@ -12,6 +12,12 @@ from extraction.rules import pattern_cache as re
 ABBREVIATIONS = frozenset(
     "st dr mr mrs ms prof inc corp ltd co jr sr mt ft vs etc e.g i.e approx dept univ ave blvd no "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+NAME_ABBREVIATIONS = frozenset("st dr mr mrs ms prof mt ft jr sr inc corp ltd co univ dept ave blvd".split())
+"""Abbreviations that occur inside proper names ("St. Mary's Hospital", "Acme Corp.")."""
+NAME_TOKEN = (r"(?-i:(?:" + "|".join(sorted((a.capitalize() for a in NAME_ABBREVIATIONS), key=len, reverse=True))
+              + r")\.|(?:[A-Z]\.){2,}|[A-Z][\w&'-]*)")
+"""One capitalised word of a proper name, an abbreviation with its full stop, or an initialism (U.S.):
+name patterns use it so they do not stop at the abbreviation the sentence splitter kept."""
 _SUFFIXES = frozenset("inc corp ltd co etc jr sr".split())
 _STARTER = re.compile(r"\s+(?:I|It|We|We're|I'm|The|She|He|They|My|Our|This|That|But|And|So)\b")
 _TOKEN_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")

@@ -115,3 +115,42 @@ def test_tool_traces_accumulate_into_one_tool_memory():
     assert (usage["calls"], usage["successes"], usage["latency_ms_total"]) == (2, 1, 2000.0)
     assert "50% successful" in revised.content and "mean latency 1000 ms" in revised.content
     assert "timeout" in revised.content and "find flights to Oslo" in revised.content
+
+
+def _words(text):
+    from extraction.rules.topics import content_words
+    return content_words(text)
+
+
+def test_switch_replaces_the_old_drink_and_keeps_the_rest():
+    c = Consolidator(TimePriority(), words=_words)
+    first = c.decide([cand("food.like", "喜欢喝美式咖啡", "m1"), cand("name", "叫李伟", "m1")], [], [msg("m1")])[0]
+    existing = ExistingMemory(memory_id="p1", kind="fact", key="profile", content=first.content, version=1,
+                              slots=first.slots)
+    switched = Candidate(kind="preference", slot="drink.绿茶", clause="改喝绿茶", content="用户改喝绿茶", lang="zh",
+                         source_message_ids=("m2",), group="profile", attributes={"switch": "drink", "change": True})
+    [d] = c.decide([switched], [existing], [msg("m2", "2026-02-01T00:00:00+00:00")])
+    assert d.action == "revise" and d.content == "用户叫李伟，改喝绿茶"
+
+
+def test_new_employer_with_a_move_supersedes_the_old_work_place():
+    c = Consolidator(TimePriority(), words=_words)
+    work = ExistingMemory(memory_id="w1", kind="fact", key="work", content="用户在北京工作", version=1,
+                          slots={"work.location": "在北京工作"})
+    moved = Candidate(kind="fact", slot="residence", clause="在深圳居住", content="用户在深圳居住", lang="zh",
+                      source_message_ids=("m2",), group="profile", attributes={"moved": True, "change": True})
+    employer = Candidate(kind="fact", slot="work.employer", clause="在腾讯上班", content="用户在腾讯上班", lang="zh",
+                         source_message_ids=("m2",), group="work", attributes={"change": True})
+    decisions = c.decide([moved, employer], [work], [msg("m2", "2026-02-01T00:00:00+00:00")])
+    revised = [d for d in decisions if d.memory_id == "w1"]
+    assert [d.action for d in revised] == ["revise"] and revised[0].content == "用户在腾讯上班"
+
+
+def test_a_move_alone_archives_a_work_place_memory_it_made_stale():
+    c = Consolidator(TimePriority(), words=_words)
+    work = ExistingMemory(memory_id="w1", kind="fact", key="work", content="The user works in Boston.", version=1,
+                          slots={"work.location": "works in Boston"}, attributes={"lang": "en"})
+    moved = Candidate(kind="fact", slot="residence", clause="lives in Denver", content="The user lives in Denver.",
+                      lang="en", source_message_ids=("m2",), group="profile", attributes={"moved": True})
+    decisions = c.decide([moved], [work], [msg("m2", "2026-02-01T00:00:00+00:00")])
+    assert [(d.action, d.memory_id) for d in decisions if d.memory_id] == [("archive", "w1")]
