@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from domain.extraction import Candidate, CandidateSet, WindowMessage
-from extraction.rules import changes, en, en_life, en_plans, en_prefs, health_learning_location, zh, zh_life, zh_plans, zh_prefs
+from extraction.rules import changes, en, favourites, en_life, en_plans, en_prefs, health_learning_location, zh, zh_life, zh_plans, zh_prefs
 from extraction.rules.base import IMPLICIT_CONFIDENCE, Found, Sentence, content_of, run_rules
 from extraction.rules.brands import CATEGORY_EN, CATEGORY_ZH, PREFERENCE_SLOT, TIER_PREFERENCE
 from extraction.rules.choices import Choice, detect_choice
@@ -27,8 +27,8 @@ from extraction.rules.sentences import split_sentences
 from extraction.rules.fallback import fallback
 from extraction.rules.annotate import annotate, group_of
 
-ZH_RULES = health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:] + changes.RULES
-EN_RULES = health_learning_location.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:] + changes.RULES
+ZH_RULES = favourites.RULES + health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:] + changes.RULES
+EN_RULES = favourites.RULES + health_learning_location.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:] + changes.RULES
 ADDITIVE = ("food.like", "food.dislike", "family.children")
 MAX_CHARS = 4000
 """Longer messages (pasted documents) are only read this far and are never covered."""
