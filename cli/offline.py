@@ -1,7 +1,9 @@
 """``memstream reconcile``: the Offline stage on demand.
 
 Sweeps one user (``--user``), or every user whose memories changed since the last
-sweep, and prints each change with the rule that decided it. ``--dry-run`` prints
+sweep (and every user holding a plan whose date has passed since), and prints each
+change with the rule that decided it; with the Anthropic extractor configured, Claude
+reviews each swept user too (``review:anthropic:MODEL`` in the rule column). ``--dry-run`` prints
 the same plan and writes nothing.
 """
 

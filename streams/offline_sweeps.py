@@ -6,7 +6,9 @@ the one that sweeps that user. The agent remembers when it last heard of each us
 and sweeps a user once quiet for ``MEMSTREAM_OFFLINE_IDLE`` seconds (the user's
 conversation has settled, so the sweep does not race the Fine stage); every
 ``MEMSTREAM_OFFLINE_INTERVAL`` seconds it also runs the incremental sweep over every
-user changed since the tracked position, which catches marks lost in a crash.
+user changed since the tracked position, which catches marks lost in a crash, and
+visits the users holding a plan whose date has passed since (``PlanCalendar``), so a
+plan is marked past even when its user says nothing more.
 
 Exactly-once effect comes from the event store, as in the other stages: each user's
 changes commit in one transaction (with the sweep position when it is the
