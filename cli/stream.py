@@ -186,6 +186,9 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     _need_broker(settings)
     check_broker(settings)
     embedded = args.role in ("all", "projections")  # these project into the data dir's index
+    from cli.write import writable_data_dir
+
+    writable_data_dir(settings)  # not a store among someone else's files
     with hold_data_dir(settings, "worker") if embedded else contextlib.nullcontext():
         return _work(args, session_timeout_for(settings))
 
