@@ -15,13 +15,16 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse, urlunparse
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, get_topic
 
+from adapters.encryption import SealingMapper, sealed_user
+from adapters.keys import KeyStore, PostgresKeyStore, SQLiteKeyStore
 from adapters.recorders import PostgresBatchProcessRecorder, SQLiteBatchProcessRecorder
 from adapters.sqlite_sync import use_synchronous
 from application.memory_app import MemoryApplication
@@ -43,12 +46,45 @@ class SQLiteStoreFactory(SQLiteFactory):
         super().__init__(env)
         # Before the first recorder: the pool opens its connections lazily.
         use_synchronous(self, self.env.get(SYNC_ENV_KEY) or "full")
+        self._keys: KeyStore | None = None
+
+    def key_store(self) -> KeyStore:
+        """The users' data keys: ``events.sqlite`` -> ``events-keys.sqlite`` (adapters/keys.py)."""
+        if self._keys is None:
+            name = self.env.get("SQLITE_DBNAME") or ":memory:"
+            events_file = Path(name)
+            in_memory = name == ":memory:" or "mode=memory" in name
+            self._keys = SQLiteKeyStore(":memory:" if in_memory else
+                                        events_file.with_name(f"{events_file.stem}-keys.sqlite"))
+        return self._keys
+
+    def mapper(self, transcoder: Any = None, mapper_class: Any = None) -> Any:
+        return _sealing_mapper(self, transcoder, mapper_class)
 
 
 class PostgresStoreFactory(PostgresFactory):
     """PostgreSQL with batch tracking."""
 
     process_recorder_class = PostgresBatchProcessRecorder
+
+    def key_store(self) -> KeyStore:
+        """The users' data keys, in the event store's schema (adapters/keys.py)."""
+        if getattr(self, "_keys", None) is None:
+            self._keys = PostgresKeyStore(self.datastore)
+        return self._keys  # type: ignore[return-value]
+
+    def mapper(self, transcoder: Any = None, mapper_class: Any = None) -> Any:
+        return _sealing_mapper(self, transcoder, mapper_class)
+
+
+def _sealing_mapper(factory: Any, transcoder: Any, mapper_class: Any) -> Any:
+    """Content fields of users' events sealed with the user's data key (adapters/encryption.py).
+    eventsourcing's ``SEALED_CONTENT=off`` setting (environment) stores them in the clear, as
+    releases before sealing did (tests and benchmarks of such stores)."""
+    if mapper_class is not None or (factory.env.get("SEALED_CONTENT") or "on") == "off":
+        return super(type(factory), factory).mapper(transcoder, mapper_class)
+    return SealingMapper(transcoder=transcoder or factory.transcoder(), compressor=factory.compressor(),
+                         cipher=factory.cipher(), keys=factory.key_store())
 
 
 def persistence_env(url: str) -> dict[str, str]:
@@ -92,7 +128,21 @@ def open_application(url: str, extra_env: dict[str, Any] | None = None, sync: st
     env = persistence_env(url)
     env[SYNC_ENV_KEY] = sync
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
-    return creating_tables(lambda: MemoryApplication(env=env))
+    app = creating_tables(lambda: MemoryApplication(env=env))
+    if isinstance(app.mapper, SealingMapper):
+        app.mapper.owner_lookup = lambda originator_id: _first_event_owner(app, originator_id)
+    return app
+
+
+def _first_event_owner(app: MemoryApplication, originator_id: Any) -> str | None:
+    """The user an aggregate's first stored event is sealed for (or names, when stored in the clear)."""
+    for stored in app.recorder.select_events(originator_id, limit=1):
+        user = sealed_user(stored.state)
+        if user is None:
+            state = app.mapper.to_domain_event(stored).__dict__
+            user = state.get("user_id") if isinstance(state.get("user_id"), str) else None
+        return user
+    return None
 
 
 def open_timeline(app: MemoryApplication) -> TimelineView:
@@ -111,6 +161,7 @@ def open_timeline(app: MemoryApplication) -> TimelineView:
     env = {**app.env, "SQLITE_DBNAME": str(events_file.with_name(f"{events_file.stem}-projections.sqlite"))}
     factory = SQLiteFactory(Environment(app.name, env))
     use_synchronous(factory, "normal")
+    use_secure_delete(factory)
     return creating_tables(lambda: factory.tracking_recorder(SQLiteTimelineView))  # type: ignore[arg-type]
 
 
@@ -137,3 +188,112 @@ def creating_tables(open_: Callable[[], T], attempts: int = 5) -> T:
                 raise
             time.sleep(0.05 * attempt)
     raise AssertionError("unreachable")
+
+
+def use_secure_delete(factory: Any) -> None:
+    """Every connection of ``factory``'s SQLite pool zeroes what it deletes (``PRAGMA
+    secure_delete``): the projections file holds users' content in the clear, and a
+    forgotten user's rows, and the versions each upsert replaced, must leave no bytes
+    in free pages (docs/lifecycle.md)."""
+    from eventsourcing.sqlite import SQLiteDatastore
+
+    datastore = getattr(factory, "datastore", None)
+    if not isinstance(datastore, SQLiteDatastore):
+        return
+    pool = datastore.pool
+    create = pool._create_connection
+
+    def create_secure() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
+        return connection
+
+    pool._create_connection = create_secure  # type: ignore[method-assign]
+
+
+def rewrite_stored_states(app: MemoryApplication, rows: list[tuple[Any, int, bytes]], *, snapshots: bool = False) -> int:
+    """Forgetting: replace the stored state of these (originator_id, version) rows in
+    place, on a connection that zeroes what it overwrites (SQLite ``secure_delete``).
+    Used only for content that sealing cannot shred: one forgotten memory of a user who
+    stays, and events stored in the clear before sealing existed. Returns rows changed."""
+    if not rows:
+        return 0
+    store = app.snapshots if snapshots else app.events
+    if store is None:
+        return 0
+    recorder = store.recorder
+    table = recorder.events_table_name  # type: ignore[attr-defined]
+    if isinstance(app.factory, PostgresFactory):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("UPDATE {0}.{1} SET state = %s WHERE originator_id = %s AND originator_version = %s").format(
+            Identifier(app.factory.datastore.schema), Identifier(table))
+        changed = 0
+        with app.factory.datastore.transaction(commit=True) as curs:
+            for originator_id, version, state in rows:
+                curs.execute(statement, (state, originator_id, version))
+                changed += curs.rowcount
+        return changed
+    connection = sqlite3.connect(app.env["SQLITE_DBNAME"], timeout=30.0)
+    try:
+        connection.execute("PRAGMA secure_delete=ON")
+        with connection:
+            connection.executemany(f"UPDATE {table} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+                                   [(state, oid.hex if isinstance(oid, UUID) else str(oid), version)
+                                    for oid, version, state in rows])  # eventsourcing stores UUIDs as hex
+            changed = connection.total_changes
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    return changed
+
+
+def scrub_sqlite_files(app: MemoryApplication) -> list[str]:
+    """Fold each SQLite WAL of the store into its file and truncate it (``wal_checkpoint
+    (TRUNCATE)``): a WAL keeps older page images, the rows before a delete among them.
+    The event store, its key file and its projections file; returns the files scrubbed."""
+    if isinstance(app.factory, PostgresFactory):
+        keys = app.factory.key_store()
+        if isinstance(keys, PostgresKeyStore):
+            keys.vacuum()
+        return []
+    events_file = Path(app.env["SQLITE_DBNAME"])
+    scrubbed = []
+    for path in (events_file, events_file.with_name(f"{events_file.stem}-projections.sqlite"),
+                 events_file.with_name(f"{events_file.stem}-keys.sqlite")):
+        if path.exists():
+            connection = sqlite3.connect(str(path), timeout=30.0)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                connection.close()
+            scrubbed.append(str(path))
+    return scrubbed
+
+
+def prepare_store(url: str) -> None:
+    """Create the PostgreSQL schema a URL names, if missing (a memory set's own schema)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        return
+    schema = (parse_qs(parsed.query).get("schema") or [""])[0]
+    if schema:
+        import psycopg
+        from psycopg.sql import SQL, Identifier
+
+        with psycopg.connect(urlunparse(parsed._replace(query="")), autocommit=True) as conn:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+
+
+def drop_store(url: str) -> None:
+    """Drop a memory set's PostgreSQL schema (its SQLite files go with its directory)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        return
+    schema = (parse_qs(parsed.query).get("schema") or [""])[0]
+    if schema and schema != "public":
+        import psycopg
+        from psycopg.sql import SQL, Identifier
+
+        with psycopg.connect(urlunparse(parsed._replace(query="")), autocommit=True) as conn:
+            conn.execute(SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(schema)))

@@ -156,3 +156,135 @@ __all__ = ["register"]
 
 def _register_lifecycle_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """forget and the reprocessing commands (below)."""
+    p = add("forget", "cli.lifecycle:forget",
+            "forget a user (or one memory): content unrecoverable everywhere, audit trail kept")
+    p.add_argument("--user", required=True)
+    p.add_argument("--memory", help="only this memory, all its versions (a unique prefix is enough)")
+    p.add_argument("--reason", default="erasure request", help="kept in the audit trail (no content)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = add("reprocess", "cli.lifecycle:reprocess",
+            "derive memories again from the recorded raw input into a parallel memory set (resumable)")
+    p.add_argument("--into", required=True, metavar="NAME", help="the memory set to write (created if new)")
+    p.add_argument("--extractor", choices=["rules", "anthropic"], help="default: MEMSTREAM_EXTRACTOR")
+    p = add("compare", "cli.lifecycle:compare", "per-user differences of a memory set from the live one")
+    p.add_argument("name")
+    p = add("switch", "cli.lifecycle:switch", 'make a memory set the live one ("live": the data dir\'s own)')
+    p.add_argument("name")
+    p = add("drop", "cli.lifecycle:drop", "delete a memory set that is not live")
+    p.add_argument("name")
+
+
+def _set_error(call: Callable[[], Any]) -> Any:
+    from application.reprocessing import SetError
+    from cli.main import CommandError
+
+    try:
+        return call()
+    except SetError as e:
+        raise CommandError(str(e)) from None
+
+
+def reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from application.reprocessing import check_name
+    from cli.render import emit_json
+
+    _set_error(lambda: check_name(args.into))
+    quiet = getattr(args, "quiet", False) or args.json
+    bars: list[Any] = []
+
+    def total(count: int) -> None:  # called once the stores are open and the inputs counted
+        bars.append(tqdm(total=count, unit="input", desc=f"reprocess into {args.into}", disable=quiet,
+                         dynamic_ncols=True))
+
+    try:
+        with _open(settings, with_vectors=True) as ms:
+            report = _set_error(lambda: ms.reprocess(args.into, extractor_name=args.extractor,
+                                                     progress=lambda n: bars[0].update(n), total=total))
+    finally:
+        for bar in bars:
+            bar.close()
+    if args.json:
+        emit_json(report)
+    else:
+        rate = report["inputs"] / report["seconds"] if report["seconds"] else 0.0
+        print(f"memory set {args.into}: {report['inputs']} inputs ({report['already_done']} already done, "
+              f"{report['skipped_forgotten']} forgotten skipped), {report['created']} created, "
+              f"{report['revised']} revised, {report['archived']} archived in {report['seconds']} s "
+              f"({rate:.0f} inputs/s); `memstream compare {args.into}` shows the differences")
+    return 0
+
+
+def compare(args: argparse.Namespace, settings: Settings) -> int:
+    from cli.render import emit_json
+
+    with _open(settings) as ms:
+        diffs = _set_error(lambda: ms.compare(args.name))
+    if args.json:
+        emit_json({"name": args.name, "users": diffs})
+        return 0
+    if not diffs:
+        print(f"memory set {args.name}: no differences from the live set")
+        return 0
+    for diff in diffs:
+        print(f"user {diff['user_id']}: {len(diff['created'])} created, {len(diff['revised'])} revised, "
+              f"{len(diff['missing'])} missing")
+        for label, sign in (("created", "+"), ("revised", "~"), ("missing", "-")):
+            for m in diff[label]:
+                print(f"  {sign} {m['kind']:<10} {m['key']:<22} {m['content']}")
+                if label == "revised":
+                    print(f"    live: {' | '.join(m['live'])}")
+    return 0
+
+
+def switch(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ms:
+        _set_error(lambda: ms.switch(args.name))
+    print(f"live memory set: {args.name}")
+    return 0
+
+
+def drop(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as ms:
+        _set_error(lambda: ms.drop(args.name))
+    print(f"dropped memory set {args.name}")
+    return 0
+
+
+def forget(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    from cli.main import CommandError
+    from cli.render import emit_json
+
+    with _open(settings, with_vectors=True) as ms:
+        memory_id = None
+        if args.memory:
+            try:
+                matches = ms.find_memory_ids(args.memory, user_id=args.user)
+            except ValueError as e:
+                raise CommandError(str(e)) from None
+            if not matches:
+                raise CommandError(f"no memory of user {args.user!r} with id {args.memory!r}")
+            if len(matches) > 1 and args.memory not in matches:
+                raise CommandError(f"{args.memory!r} is ambiguous: {', '.join(matches)}")
+            memory_id = args.memory if args.memory in matches else matches[0]
+        what = f"memory {memory_id} of user {args.user!r}" if memory_id else f"user {args.user!r}"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CommandError(f"forgetting {what} cannot be undone: pass --yes")
+            answer = input(f"Forget {what}? Its content cannot be recovered afterwards. [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing forgotten")
+                return 0
+        report = ms.forget(user_id=args.user, memory_id=memory_id, reason=args.reason)
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"forgot {what}: {report['memories']} memories ({report['versions']} versions), "
+              f"key deleted: {'yes' if report['key_deleted'] else 'no'}, rows rewritten: {report['rewritten_events']}, "
+              f"index points: {report['index_points']}, lexical rows: {report['lexical_rows']}, "
+              f"cached vectors: {report['cache_entries']} ({report['seconds']} s); audit record {report['record_id']}")
+    return 0

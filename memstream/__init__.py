@@ -107,6 +107,105 @@ class Memstream:
 
         return annotate(self.history(memory_id, user_id=user_id))
 
+    def forget(self, *, user_id: str, memory_id: str | None = None,
+               reason: str = "erasure request") -> dict[str, Any]:
+        """Forget a user (or one of the user's memories, all its versions): the content
+        becomes unrecoverable in the event store and every projection, the audit trail
+        (which memories existed, when they changed, this forgetting) stays
+        (``application/forgetting.py``). Returns what was removed. LookupError for a
+        memory the user does not have."""
+        from adapters.event_store import rewrite_stored_states, scrub_sqlite_files
+        from application.forgetting import Forgetter
+
+        from application.reprocessing import all_settings
+        from memstream.bootstrap import build_runtime
+
+        def forget_in(runtime: Any) -> dict[str, Any]:
+            runtime.catch_up()
+            read_side = runtime.read_side if runtime.with_vectors else None
+            forgetter = Forgetter(runtime.store, runtime.timeline, rewrite_stored_states, scrub_sqlite_files,
+                                  index=read_side.index if read_side else None,
+                                  embedder=read_side.embedder if read_side else None,
+                                  graph=getattr(read_side, "graph", None))
+            return forgetter.forget(user_id, memory_id, reason).to_dict()
+
+        report = forget_in(self.runtime)
+        if memory_id is None:  # the same user in every other memory set (reprocessing) of the data dir
+            report["sets"] = []
+            for other in all_settings(self.settings):
+                if other.data_dir.resolve() == self.runtime.settings.data_dir.resolve():
+                    continue
+                if not other.event_store and not (other.data_dir / "events.sqlite").exists():
+                    continue
+                runtime = build_runtime(other, with_vectors=self.runtime.with_vectors, extractor=_NoExtractor(),
+                                        follow_switch=False)
+                try:
+                    report["sets"].append({"data_dir": str(other.data_dir), **forget_in(runtime)})
+                finally:
+                    runtime.close()
+        return report
+
+    # ------------------------------------------------------------------ memory sets (reprocessing)
+
+    def reprocess(self, name: str, *, extractor: Any = None, extractor_name: str | None = None,
+                  progress: Any = None, total: Any = None) -> dict[str, Any]:
+        """Derive the memories again from the recorded raw input into memory set ``name``
+        (``application/reprocessing.py``), resuming where an earlier run stopped. ``extractor``:
+        an Extractor object; ``extractor_name``: rules or anthropic (default: the settings')."""
+        from adapters.event_store import prepare_store
+        from application.reprocessing import reprocess, set_settings
+        from memstream.bootstrap import build_runtime
+
+        target_settings = set_settings(self.settings, name)
+        if extractor_name:
+            target_settings = target_settings.model_copy(update={"extractor": extractor_name})
+        prepare_store(target_settings.event_store)
+        target = build_runtime(target_settings, extractor=extractor, sync_projections=False, with_vectors=False,
+                               follow_switch=False)
+        if self.runtime.with_vectors or self.runtime.embedder_part.built:
+            target.embedder_part.provide(self.runtime.embedder)  # shares the content-hash cache
+        try:
+            report = reprocess(self.runtime.store, target, name, progress=progress, total=total)
+            target.catch_up()
+        finally:
+            target.embedder_part.provide(None)  # not the set's to close
+            target.close()
+        return report.to_dict()
+
+    def compare(self, name: str) -> list[dict[str, Any]]:
+        """Per user, the memories set ``name`` created, revised or is missing against the live set."""
+        from application.reprocessing import SetError, compare, set_names, set_settings
+        from memstream.bootstrap import build_runtime
+
+        if name not in set_names(self.settings):
+            raise SetError(f"no memory set {name!r}")
+        self.runtime.catch_up()
+        other = build_runtime(set_settings(self.settings, name), with_vectors=False, extractor=_NoExtractor(),
+                              follow_switch=False)
+        try:
+            other.catch_up()
+            return [d.to_dict() for d in compare(self.runtime.timeline, other.timeline)]
+        finally:
+            other.close()
+
+    def switch(self, name: str) -> None:
+        """Make memory set ``name`` the live one for every later open (``"live"``: the data dir's own)."""
+        from application.reprocessing import switch
+
+        switch(self.settings, name)
+
+    def drop(self, name: str) -> None:
+        """Delete memory set ``name`` (not the live one)."""
+        from adapters.event_store import drop_store
+        from application.reprocessing import drop
+
+        drop(self.settings, name, drop_store)
+
+    def memory_sets(self) -> dict[str, Any]:
+        from application.reprocessing import live_name, set_names
+
+        return {"live": live_name(self.settings), "sets": set_names(self.settings)}
+
     def _time_travel(self) -> Any:
         from application.time_travel import TimeTravel
 
@@ -128,6 +227,15 @@ class Memstream:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _NoExtractor:
+    """For opening another memory set only to read or forget: never asked to extract."""
+
+    name = "none"
+
+    def extract(self, request: Any) -> Any:
+        raise RuntimeError("this memory set was opened read-only")
 
 
 def open(data_dir: str | Path | None = None, **settings: Any) -> Memstream:  # noqa: A001 - the API's verb

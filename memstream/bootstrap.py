@@ -166,11 +166,16 @@ def build_runtime(
     extractor: Extractor | None = None,
     sync_projections: bool = True,
     with_vectors: bool = True,
+    follow_switch: bool = True,
 ) -> Runtime:
     """``sync_projections``: project right after each write (embedded mode); a worker
     leaves that to its projections loop. ``with_vectors``: False for commands that read
     only the timeline, which then never load the model or the index."""
     settings = settings or Settings()
+    from application.reprocessing import live_settings
+
+    if follow_switch:
+        settings = live_settings(settings)  # the memory set `memstream switch` made live, if any
     if not settings.data_dir.exists():
         settings.data_dir.mkdir(parents=True, mode=0o700)
     store = open_application(settings.event_store_url, sync=settings.event_store_sync)

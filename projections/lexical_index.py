@@ -205,6 +205,7 @@ class LexicalIndex:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # replaced and purged rows leave no tokens in free space
         self.reset_on_open = self._drop_older_layout()
         """True when the file held an older table layout and was emptied: the projection
         must be rebuilt from the event log."""
@@ -314,6 +315,22 @@ class LexicalIndex:
                 payload = {"memory_id": mid, "kind": kind, "updated_ts": ts, "attributes": {"speaker": speaker}}
                 out.append(ScoredPoint(mid, s, payload))
             return out
+
+    def purge(self, memory_ids: Sequence[str]) -> int:
+        """Forgetting: delete these memories' rows (zeroed: ``secure_delete``), then truncate
+        the WAL so no older page image keeps them. Returns how many rows went."""
+        ids = [str(m) for m in memory_ids]
+        removed = 0
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                marks = ",".join("?" * len(part))
+                with self._db:
+                    removed += self._db.execute(f"DELETE FROM lexical WHERE memory_id IN ({marks})", part).rowcount
+            self._cache.clear()
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._data_version = self._version()
+        return removed
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM lexical WHERE user_id IS NOT NULL").fetchone()[0])

@@ -46,6 +46,8 @@ class TimelineView(TrackingRecorder):
         current: list[tuple[Any, ...]] = []
         blobs: list[str] = []
         for view in views:
+            if _forgotten(view):
+                view["status"] = "archived"  # in place: the projections that follow read this view too
             blob = json.dumps(view, ensure_ascii=False, default=str)
             blobs.append(blob)
             versions.append((view["memory_id"], view["version"], view["user_id"], blob))
@@ -65,6 +67,30 @@ class TimelineView(TrackingRecorder):
 
     def position(self) -> int:
         return self.max_tracking_id(TRACKING_NAME) or 0
+
+    def replace_memories(self, memory_ids: Sequence[str], views: Iterable[dict[str, Any]]) -> None:
+        """Forgetting: drop every row of these memories and record ``views`` (their versions
+        as the event log now folds them, without content) instead, in one transaction.
+        With ``secure_delete`` on (adapters/event_store.py) the dropped rows' bytes are zeroed."""
+        ids = [[str(m)] for m in memory_ids]
+        views = list(views)
+        for view in views:
+            if _forgotten(view):
+                view["status"] = "archived"
+        versions = [(v["memory_id"], v["version"], v["user_id"], json.dumps(v, ensure_ascii=False, default=str))
+                    for v in views]
+        latest: dict[str, tuple[Any, ...]] = {}
+        for view, (_, _, _, blob) in zip(views, versions):
+            if view["memory_id"] not in latest or latest[view["memory_id"]][4] < view["version"]:
+                latest[view["memory_id"]] = (view["memory_id"], view["user_id"], view["kind"], view["status"],
+                                             view["version"], view["updated_at"], blob)
+        self._write_many([
+            ("DELETE FROM timeline_versions WHERE memory_id = ?", ids),
+            ("DELETE FROM timeline_current WHERE memory_id = ?", ids),
+            ("INSERT INTO timeline_versions (memory_id, version, user_id, view) VALUES (?, ?, ?, ?)", versions),
+            ("INSERT INTO timeline_current (memory_id, user_id, kind, status, version, updated_at, view) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)", list(latest.values())),
+        ], None)
 
     def current(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -141,6 +167,10 @@ class TimelineView(TrackingRecorder):
                              (user_id,))
         return [r[0] for r in rows]
 
+    def users(self) -> list[str]:
+        """Every user with a memory (reprocessing's compare)."""
+        return [r[0] for r in self._execute("SELECT DISTINCT user_id FROM timeline_current ORDER BY user_id")]
+
     def owner(self, memory_id: str) -> str | None:
         rows = self._execute("SELECT user_id FROM timeline_current WHERE memory_id = ?", (memory_id,))
         return rows[0][0] if rows else None
@@ -183,6 +213,12 @@ class TimelineView(TrackingRecorder):
 
     @abstractmethod
     def _tracking_table(self) -> str: ...
+
+
+def _forgotten(view: dict[str, Any]) -> bool:
+    """Folded from events whose content was forgotten (adapters/encryption.py placeholders):
+    such a version is recorded archived, so it is never current and never indexed."""
+    return (view.get("attributes") or {}).get("forgotten") is True and not view.get("content")
 
 
 MIN_PREFIX = 4

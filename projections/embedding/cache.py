@@ -42,6 +42,7 @@ class CachedEmbedder:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")  # concurrent readers while one process writes
         self._db.execute("PRAGMA synchronous=NORMAL")  # a lost tail only costs a re-embed
+        self._db.execute("PRAGMA secure_delete=ON")  # forgotten entries leave no bytes in free space
         self._db.execute("CREATE TABLE IF NOT EXISTS embeddings ("
                          " hash BLOB PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL,"
                          " vec BLOB NOT NULL) WITHOUT ROWID")
@@ -94,6 +95,20 @@ class CachedEmbedder:
             self.misses += len(texts) - n_hit
             self.embedded += len(todo)
         return out
+
+    def forget(self, texts: Sequence[str]) -> int:
+        """Forgetting: delete the vectors of these texts (keyed by content hash, so the
+        caller names the texts), then truncate the WAL. Returns how many entries went."""
+        keys = list(dict.fromkeys(self._key(t) for t in texts))
+        removed = 0
+        with self._lock:
+            for start in range(0, len(keys), _CHUNK):
+                part = keys[start:start + _CHUNK]
+                with self._db:
+                    removed += self._db.execute(
+                        f"DELETE FROM embeddings WHERE hash IN ({','.join('?' * len(part))})", part).rowcount
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def stats(self) -> dict[str, int]:
         """Counters plus the number of vectors stored in the file (all models)."""

@@ -179,6 +179,58 @@ class EdgeVectorIndex:
                 tombs = [qe.Point(mid, {}, {"tombstone": True, "version": version}) for mid in ids]
                 self.shard.update(qe.UpdateOperation.upsert_points(tombs, condition=condition))
 
+    def purge(self, memory_ids: Sequence[str]) -> int:
+        """Remove these memories' points so that no byte of them stays on disk.
+
+        Why a rewrite: the engine keeps a deleted or overwritten point's payload in its
+        WAL and in the segment's payload pages (measured: a tombstoned payload stays
+        readable in ``wal/`` and ``payload_storage/`` after flush and optimize). So the
+        shard is copied without those points (vectors and payloads as stored, nothing
+        is embedded again; their tombstones are kept, without content), the copy
+        replaces the shard and the old files are deleted. Cost: one pass over the
+        index's points (docs/lifecycle.md). Returns how many points were removed.
+        """
+        gone = {str(m) for m in memory_ids}
+        if not gone:
+            return 0
+        with self._lock:
+            shard = self.shard
+            kept: list[qe.Point] = []
+            removed = 0
+            offset = None
+            while True:
+                records, offset = shard.scroll(qe.ScrollRequest(limit=1000, offset=offset, with_payload=True,
+                                                                with_vector=True))
+                for r in records:
+                    payload = dict(r.payload or {})
+                    if str(r.id) in gone:
+                        removed += 1
+                        payload = {"tombstone": True, "version": int(payload.get("version", 0))}
+                        kept.append(qe.Point(r.id, {}, payload))
+                    else:
+                        kept.append(qe.Point(r.id, dict(r.vector or {}), payload))
+                if offset is None:
+                    break
+            fresh_dir = self.path / "shard.purging"
+            shutil.rmtree(fresh_dir, ignore_errors=True)
+            fresh_dir.mkdir(parents=True)
+            fresh = qe.EdgeShard.create(str(fresh_dir), self._config())
+            for field_name, params in _index_schema().items():
+                fresh.update(qe.UpdateOperation.create_field_index(field_name, params))
+            for start in range(0, len(kept), 1000):
+                fresh.update(qe.UpdateOperation.upsert_points(kept[start:start + 1000]))
+            fresh.flush()
+            fresh.close()
+            shard.close()
+            self._shard = None
+            old_dir = self.path / "shard.old"
+            shutil.rmtree(old_dir, ignore_errors=True)
+            self._shard_dir.rename(old_dir)
+            fresh_dir.rename(self._shard_dir)
+            shutil.rmtree(old_dir, ignore_errors=True)
+            self._shard = self._open()
+            return removed
+
     # -- reads -------------------------------------------------------------------
 
     def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,

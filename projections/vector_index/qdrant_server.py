@@ -188,6 +188,13 @@ class QdrantClientIndex:
 
     # -- reads -------------------------------------------------------------------
 
+    def purge(self, memory_ids: Sequence[str]) -> int:
+        """Delete these memories' points (the server owns its storage and compaction)."""
+        ids = [str(m) for m in memory_ids]
+        if ids:
+            self.client.delete(self.collection, points_selector=qm.PointIdsList(points=ids))
+        return len(ids)
+
     def search(self, vector: Sequence[float], flt: SearchFilter, top_k: int,
                with_payload: bool = True) -> list[ScoredPoint]:
         if top_k <= 0:
