@@ -20,7 +20,7 @@ _NOT_NAME = re.compile(
     r"Looking|Trying|Working|Living|From|In|At|On|The|A|An|Still|Currently|Now|Always|Never|Actually|Fluent|"
     r"Bilingual|Left|Right|Gay|Straight|Pregnant|Engaged|Divorced|Christian|Muslim|Buddhist|Jewish|Catholic)$")
 _ORG = (rf"(?P<org>(?-i:{NAME_TOKEN}(?:\s+(?:{NAME_TOKEN}|&|of|de))*)|"
-        r"(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:startup|start-up|company|bank|hospital|school|firm|agency|restaurant|"
+        r"(?i:an?|the)\s+(?:[\w-]+\s+){0,3}?(?i:startup|start-up|company|bank|hospital|school|firm|agency|restaurant|"
         r"store|shop|university|lab|nonprofit|non-profit|studio|factory|bakery|cafe|clinic|law firm|consultancy))")
 
 

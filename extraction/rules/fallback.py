@@ -29,8 +29,13 @@ _REL_EN = re.compile(r"^(?:my|our)\s+(?:(?:older|younger|little|big|best|eldest|
                      re.IGNORECASE)
 _REL_ZH = re.compile(r"^我(?:的)?(" + "|".join(sorted(RELATIONS_ZH, key=len, reverse=True)) + ")")
 _LEAD_EN = re.compile(r"^(?:(?:honestly|so|oh|well|also|anyway|actually|btw|by the way|big news|update|fun fact|"
+                      r"change of plans?|plans? changed|small change|"
                       r"news|guess what|ok|okay|yeah|yes|hey|hi|hello)\b[\s,:!.-]*)+", re.IGNORECASE)
-_LEAD_ZH = re.compile(r"^(?:对了|另外|说来奇怪|顺便说一下|顺便说|话说|其实|告诉你|跟你说|嗯|哦|哈哈)[，,、\s]*")
+_LEAD_ZH = re.compile(r"^(?:对了|另外|说来奇怪|顺便说一下|顺便说|话说|其实|告诉你|跟你说|计划有变|计划变了|嗯|哦|哈哈)[，,、\s]*")
+_SUPERSEDED_EN = re.compile(r",?\s*\b(?:instead of|rather than|in place of)\s+[^,.;:!?]+|\s+to replace\s+[^,.;:!?]+",
+                            re.IGNORECASE)
+_SUPERSEDED_ZH = re.compile(r"[，,]?(?:而不是|而非|不再是|取代了?|代替了?)[^，,。！？!?；;]+")
+"""The value a change statement replaces ("Banff instead of Whistler"): a memory states the current value only."""
 _SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b", re.IGNORECASE)
 _QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
                           r"should|shall|may|have|has|am)\b", re.IGNORECASE)
@@ -141,6 +146,9 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     if lang == "en" and not first_person and not revise_only:
         revise_only = True
     text = _resolve_dates(s, core, offset)
+    replaced = (_SUPERSEDED_ZH if lang == "zh" else _SUPERSEDED_EN).search(text)
+    if replaced and replaced.start() > 0:
+        text = (text[:replaced.start()] + text[replaced.end():]).strip()
     if lang == "zh":
         clause = third_person_zh(text)
         content = clause if "用户" in clause[:12] else "用户" + clause
@@ -161,7 +169,7 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     f = Found("fact", slot, predicate.rstrip("."), [(0, len(s.text))], content=content,
               attributes={"fallback": True, "family": family, "topic": words, "subject": subject_key,
                           "change": has_change(core, lang), "additive": is_additive(core, lang),
-                          "revise_only": revise_only,
+                          "revise_only": revise_only, "replaced": replaced.group(0).strip(" ,，") if replaced else None,
                           "family_slots": list(FAMILY_SLOTS.get(family or "", ())) if subject is None else []})
     f.confidence = 0.8
     return f

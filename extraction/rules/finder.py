@@ -193,14 +193,14 @@ class RuleCandidateFinder:
     def _choice_fact(choice: Choice, lang: str, message_id: str, order: tuple[int, int]) -> Found:
         name = choice.chosen.display(lang)
         names = [o.display(lang) for o in choice.options]
+        # the pick only: a later re-choice among the same options must not leave the old pick in the text
+        # (the options offered are kept in the attributes)
         if lang == "zh":
-            clause = f"从{'、'.join(names)}中选择了{name}"
-        elif choice.chosen.verb:  # actions: "decided to take the train rather than fly or drive"
-            others = [n for o, n in zip(choice.options, names) if o is not choice.chosen]
-            clause = f"decided to {name} rather than {' or '.join(others)}"
+            clause = f"选择了{name}"
+        elif choice.chosen.verb:  # actions: "decided to take the train"
+            clause = f"decided to {name}"
         else:
-            listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-            clause = f"chose {name} from {listed}"
+            clause = f"chose {name}"
         slot = f"choice.{choice.category}" if choice.category else f"choice.{slugify(choice.chosen.core)}"
         f = Found("fact", slot, clause, [choice.span], preference_type="explicit",
                   attributes={"choice": name, "options": names}, lang=lang)

@@ -233,7 +233,7 @@ OCCUPATIONS_EN = re.compile(
     r"librarian|veterinarian|vet|paramedic|intern|translator|editor|producer|director|ceo|cto|cfo|founder|"
     r"co-founder|retiree|housewife|homemaker|stay-at-home (?:mom|dad)|student|banker|trader|economist|"
     r"technician|clerk|recruiter|administrator|coach|trainer|tutor|soldier|actor|actress|singer|streamer|"
-    r"blogger|youtuber|investor|realtor|agent)s?$", re.IGNORECASE)
+    r"blogger|youtuber|investor|realtor|agent|tester|specialist|supervisor|planner|strategist|inspector)s?$", re.IGNORECASE)
 
 
 def is_occupation(text: str) -> bool:

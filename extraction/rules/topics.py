@@ -45,7 +45,7 @@ HYPERNYMS = {
 }
 CHANGE_EN = re.compile(
     r"\b(?:now|these days|nowadays|no longer|not anymore|anymore|any more|moved|relocated|switched|gave up|given up|"
-    r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|"
+    r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|replace|rather than|in place of|"
     r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted)\b", re.IGNORECASE)
 CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|"
                        r"不.{1,4}了|没再|已经|重新|又")

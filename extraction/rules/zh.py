@@ -176,7 +176,7 @@ def work_rules(s: Sentence) -> list[Found]:
         role = m.group("role")
         if is_occupation(role) and statement_ok(s, m.start()):
             out.append(fact("work.role", f"是一名{role}", m.span(), value=role))
-    for m in re.finditer(rf"(?:我)?(?:入职了?|跳槽到了?|加入了)(?P<org>[\u4e00-\u9fffA-Za-z0-9&·]{{2,12}}?)(?:公司)?{STOP}", t):
+    for m in re.finditer(rf"(?:我)?(?:入职了?|跳槽到了?|加入了|调到了?|调去了?|调职到了?)(?P<org>[\u4e00-\u9fffA-Za-z0-9&·]{{2,12}}?)(?:公司)?{STOP}", t):
         if statement_ok(s, m.start()) and not is_known_place(m.group("org")):
             out.append(fact("work.employer", f"在{m.group('org')}工作", m.span(), value=m.group("org")))
     for m in re.finditer(r"(?:我)?(?:已经)?(?:辞职了|离职了|失业了|被裁了|被裁员了|丢了工作)", t):

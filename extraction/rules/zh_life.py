@@ -75,15 +75,22 @@ def pet_rules(s: Sentence) -> list[Found]:
 def possession_rules(s: Sentence) -> list[Found]:
     out: list[Found] = []
     pat = (r"(?:我)?(?:刚|最近|新)?(?P<v>买了|入手了|换了|提了|有)(?P<q>一辆|一台|一部|一套|一个|一把|一架|辆|台|部|套|把)?"
-           r"(?P<item>(?:新的?)?[\u4e00-\u9fffA-Za-z0-9 ]{1,12}?)" + STOP)
+           r"(?P<item>(?:新的?)?(?:[\u4e00-\u9fffA-Za-z0-9]|\s(?=[A-Za-z0-9])){1,14}?)" + _NAME_STOP)
     for m in re.finditer(pat, s.text):
         item = m.group("item").strip()
         key = possession_of(item)
         if key is None or animal_of(item) or not statement_ok(s, m.start()):
             continue
         out.append(fact(f"possession.{key}", f"{m.group('v')}{m.group('q') or ''}{item}", m.span(), value=item))
+    for m in re.finditer(r"(?:我)?(?:现在|平时|目前)?开(?:的是|着)(?P<q>一辆|辆)?(?P<item>(?:[\u4e00-\u9fffA-Za-z0-9]|\s(?=[A-Za-z0-9])){2,14}?)"
+                         + _NAME_STOP, s.text):
+        if statement_ok(s, m.start()) and not any(f.spans[0][0] <= m.start() < f.spans[0][1] for f in out):
+            out.append(fact("possession.car", f"开的是{m.group('q') or ''}{m.group('item')}", m.span(), value=m.group("item")))
     return out
 
+
+_NAME_STOP = STOP.replace("、\\s", "、").replace("|$", "|\\s(?![A-Za-z0-9])|$", 1)
+"""STOP, except a space inside a model name ("特斯拉Model 3")."""
 
 _ITEM = r"(?P<i>[\u4e00-\u9fffA-Za-z]{1,8}?)"
 

@@ -187,7 +187,7 @@ CASES: list[tuple[str, list[tuple], set[tuple], set[int] | None]] = [
     ("en-employer-abbreviation", [U("I work at St. Mary's Hospital.")],
      {(F, "work.employer", "=works at St. Mary's Hospital", None)}, {0}),
     ("en-choice-verb-phrases", [A("You could take the train, fly, or drive."), U("The train.")],
-     {(F, "choice.transport", "=decided to take the train rather than fly or drive", EX)}, {1}),
+     {(F, "choice.transport", "=decided to take the train", EX)}, {1}),
     ("zh-favourite-changed", [U("现在我最喜欢的歌手换成了陈奕迅。")], {(P, "favourite.歌手", "=最喜欢的歌手是陈奕迅", EX)}, {0}),
     ("zh-favourite-it-became", [U("看完《流浪地球》之后，它成了我最喜欢的电影。")],
      {(P, "favourite.电影", "=最喜欢的电影是《流浪地球》", EX)}, None),
