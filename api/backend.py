@@ -207,14 +207,20 @@ class Backend:
             if not owns(task.user_id):
                 raise UnknownTask(event_id)
             status = task.status if self.publisher is None else self._follow(event_id, task.user_id, task)
-            return {"task_id": event_id, "status": status, "reason": self._task(event_id).reason}
+            latest = self._task(event_id) or task
+            return {"task_id": event_id, "status": status, "reason": latest.reason}
         raw = self.runtime.store.raw_input(event_id)
         if raw is None or not owns(raw.user_id):
             raise UnknownTask(event_id)
         return {"task_id": event_id, "status": self._follow(event_id, raw.user_id, None), "reason": None}
 
-    def _projected(self) -> int:
-        return min(p.position() for p in self.runtime.projectors())
+    def _projected(self, until: int) -> bool:
+        """Whether every memory event up to notification ``until`` is in every projection
+        (positions stop at the last *memory* event, so they rarely equal the head)."""
+        from projections.catch_up import next_batch
+
+        position = min(p.position() for p in self.runtime.projectors())
+        return position >= until or not next_batch(self.runtime.store, position + 1, 1, until)
 
     def _follow(self, event_id: str, user_id: str, task: Task | None) -> str:
         """The input's stage in the event store: recorded → running; refined and projected →
@@ -227,7 +233,7 @@ class Backend:
             if task.refined_head is None:
                 task.refined_head = self.runtime.store.head()
                 self._remember(event_id, task)
-            if self._projected() >= task.refined_head:
+            if self._projected(task.refined_head):
                 task.status = COMPLETED
                 return COMPLETED
             return RUNNING

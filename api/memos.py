@@ -8,7 +8,7 @@ memory views to MemOS items and the search ``filter`` live here too.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError

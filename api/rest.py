@@ -12,11 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Tenant, scope
+from api.auth import BadRequest, Tenant, scope
 from api.backend import Backend
 from api.common import backend, external_view, key_app, ok
 from api.memos import NotFound, compile_filter
-from api.auth import BadRequest
 from domain.envelope import MAX_ID_CHARS, MAX_TAG_CHARS, Text
 from domain.values import MemoryKind
 from memstream import _timestamp

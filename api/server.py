@@ -63,18 +63,25 @@ class Limits:
                 return
         received = 0
         started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
+                    too_large = True
                     raise _TooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if too_large:  # a streamed body passed the limit: whatever the app answers, it is 413
+                if not started:
+                    started = True
+                    await error(413, f"request body exceeds {self.max_body} bytes")(scope, receive, send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

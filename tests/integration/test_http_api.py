@@ -279,3 +279,52 @@ def test_full_queue_answers_429(server):
             finally:
                 engine._queue.maxsize = 1024
         assert 429 in codes and codes[0] == 200
+
+
+def test_web_view_is_mounted_behind_the_key_check(base):
+    import importlib.util
+
+    if importlib.util.find_spec("webui") is None:
+        pytest.skip("the webui package is not installed")
+    with httpx.Client(base_url=base, timeout=30) as anonymous:
+        assert anonymous.get("/ui/users/xiaoyi", follow_redirects=False).status_code in (302, 303, 401)
+    with client(base) as c:
+        assert c.get("/ui/users/xiaoyi").status_code == 200
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+def test_with_a_broker_input_is_published_and_followed_through_the_event_store(tansu_broker, tmp_path, processes,
+                                                                              model_dir):
+    """/add/message publishes to the messages topic; a ``worker --role agents`` records and refines it;
+    the server projects it, and /get/status goes running → completed."""
+    import os
+    import sys
+
+    from streams.topics import ensure_topics, topic_specs_for
+    from tests.integration.kafka_fixtures import run, wait_until
+
+    prefix = f"http{os.getpid()}x{int(time.time() * 1000) % 100000}"
+    settings = Settings(data_dir=tmp_path / "data", model_dir=model_dir, extractor="rules", api_keys=KEYS,
+                        kafka_url=tansu_broker, topic_prefix=prefix, partitions=2,
+                        consumer_group=f"{prefix}-group", session_timeout=2.0)
+    run(ensure_topics(tansu_broker, topic_specs_for(settings)))
+    env = {"MEMSTREAM_KAFKA_URL": tansu_broker, "MEMSTREAM_DATA_DIR": str(settings.data_dir),
+           "MEMSTREAM_TOPIC_PREFIX": prefix, "MEMSTREAM_CONSUMER_GROUP": settings.consumer_group,
+           "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "2", "MEMSTREAM_EXTRACTOR": "rules"}
+    with live_server(settings) as (url, _):
+        with client(url) as c:
+            first = add(c, "kafka-user", "I live in Porto and I work as a pilot.", async_mode=True)
+            assert first["status"] == "running"
+            status = c.post("/get/status", json={"task_id": first["task_id"]}).json()["data"]["status"]
+            assert status == "running", "nothing consumes the topic yet"
+            memstream = os.path.join(os.path.dirname(sys.executable), "memstream")
+            worker = processes([memstream, "worker", "--role", "agents"], env=env, name="w-agents")
+            wait_until(lambda: c.post("/get/status", json={"task_id": first["task_id"]}).json()["data"]["status"]
+                       == "completed", 120, "the published input to be refined and projected", worker.log_tail)
+            hits = c.post("/search/memory", json={"user_id": "kafka-user", "query": "Porto"}).json()["data"]
+            assert any("Porto" in m["memory_value"] for m in hits["memory_detail_list"])
+            second = add(c, "kafka-user", "I love jazz music.", async_mode=False)
+            assert second["status"] == "completed"
+            with client(url, "key-b") as other:
+                assert other.post("/get/status", json={"task_id": second["task_id"]}).status_code == 404
