@@ -159,7 +159,8 @@ def _partial_hits(text: str, options: list[Option]) -> list[tuple[int, int, Opti
 
 _CUE_ZH = r"(?:就|选|订|要|住|定|预订|预定|挑|坐|乘)(?:了)?(?:那个|这个)?"
 _CUE_EN = (r"(?:take|go with|going with|choose|chose|pick|picked|book|booking|want|prefer|get|go for|reserve|stay at|"
-           r"stick with|opt for|do|try|settle on|let's do|let's go with)\s+(?:the\s+)?")
+           r"stick with|opt for|do|try|settle on|let's do|let's go with|switch(?: it)? to|change(?: it)? to|make it|"
+           r"swap(?: it)? for)\s+(?:the\s+)?")
 
 
 def _mentions(text: str, options: list[Option]) -> list[tuple[int, int, Option]]:
@@ -196,8 +197,8 @@ def detect_choice(user_text: str, lang: str, offer_text: str, offer_id: str) -> 
         return Choice(chosen, options, (0, len(user_text.rstrip("。.!！ "))), offer_id, category)
     picked: list[tuple[int, int, Option]] = []
     for a, z, o in hits:
-        before = user_text[max(0, a - 12):a]
-        after = user_text[z:z + 8]
+        before = user_text[max(0, a - 24):a]
+        after = user_text[z:z + 30]
         negated = re.search(r"(?:不要|不选|不住|别|不想|不考虑|不订|不是|don't want|not|no|rather than|instead of)\s*(?:the\s+)?$",
                             before, re.IGNORECASE)
         if negated:

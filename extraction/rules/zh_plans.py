@@ -10,6 +10,7 @@ from extraction.rules.dates import DateMention
 from extraction.rules.places import is_known_place, place_key, zh_place_at
 
 _PURPOSE = re.compile(r"旅游|旅行|度假|游玩|出差|自驾游|自驾|看看|逛逛|转转|避暑|过年|过暑假|探亲|度蜜月|玩|"
+                      r"(?:参加|出席|看望|拜访|探望|参观|见)[\u4e00-\u9fff]{1,10}?(?=[，,。！？!?；;]|$)|"
                       r"看(?!病)[\u4e00-\u9fff]{1,6}?(?=[，,。！？!?；;]|$)|爬[\u4e00-\u9fff]{1,4}?(?=[，,。！？!?；;]|$)")
 _KEEP_PURPOSE = {"旅游", "旅行", "度假", "出差", "自驾游", "避暑", "过年", "探亲", "度蜜月"}
 _NOT_DESTINATION = re.compile(r"^(?:医院|超市|公司|学校|银行|商场|健身房|机场|火车站|面试|上班|开会|看病|体检|吃饭|买|看电影|"
@@ -67,7 +68,8 @@ def travel_rules(s: Sentence) -> list[Found]:
         elif re.search(r"全家|一家人|我们家", before):
             companion = "和家人一起"
         purpose = pm.group(0) if pm else ""
-        purpose_out = purpose if purpose in _KEEP_PURPOSE or (len(purpose) > 2 and purpose[0] in "看爬") else "旅游"
+        purpose_out = purpose if purpose in _KEEP_PURPOSE or (len(purpose) > 2 and purpose[0] in "看爬") \
+            or re.match(r"参加|出席|看望|拜访|探望|参观|见", purpose) else "旅游"  # 参加朋友婚礼: the reason itself
         verb_out = "想" if verb and verb.group(0) in ("想", "想要") else "计划"
         start = cs + (verb.start() if verb else m.start() - cs)
         if date is not None:
