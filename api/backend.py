@@ -191,6 +191,19 @@ class Backend:
                 self.runtime.catch_up()
         return outcome
 
+    def forget(self, user_id: str, memory_ids: list[str]) -> tuple[list[str], list[str]]:
+        """Erase the content of the user's memories (``Memstream.forget``, every version);
+        returns (forgotten, not the user's)."""
+        forgotten, foreign = [], []
+        with self.lock:
+            for memory_id in dict.fromkeys(memory_ids):
+                if self.runtime.timeline.owner(memory_id) != user_id:
+                    foreign.append(memory_id)
+                    continue
+                self.ms.forget(user_id=user_id, memory_id=memory_id, reason="user_request")
+                forgotten.append(memory_id)
+        return forgotten, foreign
+
     def correct(self, user_id: str, memory_id: str, content: str) -> RequestOutcome:
         with self.lock:
             outcome = correct_on_feedback(self.runtime.store, user_id, memory_id, content)

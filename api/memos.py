@@ -81,7 +81,7 @@ class GetMemory(_Request):
 
 class DeleteMemory(_Request):
     memory_ids: list[Id] = Field(min_length=1, max_length=100)
-    forget: bool = Field(default=False, description="erase content: not available yet (400)")
+    forget: bool = Field(default=False, description="also erase their content, every version (memstream forget)")
 
 
 class AddFeedback(_Request):
@@ -313,10 +313,11 @@ def get_memory(req: GetMemory, app: str = Depends(key_app), engine: Backend = De
 def delete_memory(req: DeleteMemory, app: str = Depends(key_app), engine: Backend = Depends(backend)) -> dict:
     tenant = scope(app, req.app_id)
     user = tenant.internal(req.user_id)
-    if req.forget:
-        raise BadRequest("forget", "erasing content is not available yet; omit forget to archive")
     outcome = engine.archive(user, list(req.memory_ids))
-    return ok({"deleted": outcome.changed, "not_found": outcome.not_found})
+    if not req.forget:
+        return ok({"deleted": outcome.changed, "not_found": outcome.not_found})
+    forgotten, foreign = engine.forget(user, list(req.memory_ids))
+    return ok({"deleted": outcome.changed, "forgotten": forgotten, "not_found": foreign})
 
 
 @router.post("/add/feedback", summary="A correction: against a memory id, or in words")

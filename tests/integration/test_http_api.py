@@ -174,8 +174,17 @@ def test_delete_memory_archives_with_reason_user_request(base):
         assert last["status"] == "archived" and last["reason"] == "user_request" and last["decided_by"] == "user"
         again = c.post("/delete/memory", json={"user_id": "del-user", "memory_ids": [memory["id"]]}).json()["data"]
         assert again == {"deleted": [], "not_found": [memory["id"]]}
-        assert c.post("/delete/memory", json={"user_id": "del-user", "memory_ids": [memory["id"]],
-                                              "forget": True}).status_code == 400
+        add(c, "del-user", "I am allergic to peanuts and my locker code is 4471.")
+        secret = [m for m in c.post("/get/memory", json={"user_id": "del-user"}).json()["data"]["memory_detail_list"]
+                  if "4471" in m["memory_value"]]
+        assert secret
+        gone = c.post("/delete/memory", json={"user_id": "del-user", "memory_ids": [secret[0]["id"], "missing"],
+                                              "forget": True}).json()["data"]
+        assert gone["forgotten"] == [secret[0]["id"]] and gone["not_found"] == ["missing"]
+        history = c.get(f"/v1/memories/{secret[0]['id']}/history").json()["data"]
+        assert history and not any("4471" in (v.get("content") or "") for v in history)
+        hits = c.post("/search/memory", json={"user_id": "del-user", "query": "locker code 4471"}).json()["data"]
+        assert not any("4471" in (m["memory_value"] or "") for lst in hits.values() for m in lst)
 
 
 def test_feedback_revises_a_memory_or_is_ingested_as_words(base):
