@@ -38,7 +38,9 @@ def test_recall_on_a_slice(slice_and_embedder):
     assert memstream["R@5"] <= memstream["R@10"] <= memstream["R@25"]
     assert memstream["R@10"] >= dense["R@10"]
     assert memstream["R@10"] >= 50
-    assert ours["memories"].get("episode", 0) > 100
+    # Turns stay searchable as episodes, or as the Fine facts that cover (and archive) them.
+    assert ours["memories"].get("episode", 0) > 50
+    assert ours["memories"].get("episode", 0) + ours["memories"].get("fact", 0) > 150
 
 
 def test_prefix_consistency_and_replay(slice_and_embedder, tmp_path: Path):

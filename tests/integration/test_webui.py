@@ -5,7 +5,7 @@ The pages are served by uvicorn on 127.0.0.1 from a small FastAPI app that mount
 ``memstream serve`` mounts it. The stores hold examples/brief.jsonl, ingested in-process
 for app ``acme`` (stored user ids ``acme/…``); the 小忆 records carry the Kafka position a
 worker would have recorded for them, so the pages have a topic/partition/offset to show.
-Screenshots go to a temporary directory (``MEMSTREAM_WEBUI_SHOTS`` names another one).
+Screenshots go to a temporary directory (``WEBUI_SHOTS_DIR`` names another one).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from domain.values import Cause  # noqa: E402
 from tests.conftest import EXAMPLES  # noqa: E402
 from webui.diff import diff_html, diff_ops  # noqa: E402
 
-CHROMIUM = os.environ.get("MEMSTREAM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEYS = {"acme-key": "acme", "globex-key": "globex"}
@@ -115,7 +115,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    target = os.environ.get("MEMSTREAM_WEBUI_SHOTS")
+    target = os.environ.get("WEBUI_SHOTS_DIR")
     path = Path(target) if target else tmp_path_factory.mktemp("webui-shots")
     path.mkdir(parents=True, exist_ok=True)
     return path
