@@ -118,6 +118,19 @@ def no_more_rules(s: Sentence) -> list[Found]:
             f = pref("food.dislike", f"不再{v}{obj}", m.span(), value=obj, polarity="no_longer")
             f.group = "profile"
             out.append(f)
+        # 戒酒了 (the verb before its object) and 啤酒也不喝了 (the object put first)
+        for m in re.finditer(r"(?<![不没])戒(?P<obj>[\u4e00-\u9fff]{1,2}?)了|"
+                             r"(?P<obj2>[\u4e00-\u9fff]{1,8}?)(?:也|都|就)?(?:已经|再也|早就)?不(?P<v>喝|吃)了", t):
+            if any(f.spans[0][0] <= m.start() < f.spans[0][1] for f in out):
+                continue
+            obj = re.sub(r"^(?:我|平时|现在|已经|最近|其实|连)+", "", m.group("obj") or m.group("obj2") or "")
+            fam = _liked_family(obj, m.group("v") or "", "zh")
+            if not obj or fam not in ("drink", "food") or obj in ("烟", "饭") or not statement_ok(s, m.start()):
+                continue
+            clause = f"已戒{obj}" if m.group("obj") else f"不{m.group('v')}{obj}"
+            f = pref("food.dislike", clause, m.span(), value=obj, polarity="no_longer")
+            f.group = "profile"
+            out.append(f)
         return out
     for m in re.finditer(r"\bno more\s+" + _EN_OBJ + _EN_END + r"|"
                          r"\bI\s+(?:no longer|don't|do not|won't|can't)\s+(?P<v>eat|drink|play|do)\s+"

@@ -118,6 +118,16 @@ def residence_rules(s: Sentence) -> list[Found]:
         p = _place(t, m.end())
         if p and statement_ok(s, m.start()):
             out.append(fact("residence", f"在{p[0]}居住", (m.start(), p[1]), profile=True, value=p[0]))
+    # "我在保定买了房，已经住进去了": moving in makes the place of the home the residence
+    moved_in = re.search(r"(?:已经|刚|刚刚)?(?:住进去了|住进来了|住进了新家|搬进去了|搬进来了|搬进了新家|入住了)", t)
+    if moved_in and not out and statement_ok(s, moved_in.start()):
+        for m in re.finditer(r"在", t[:moved_in.start()]):
+            p = _place(t, m.end())
+            if p and re.match(r"(?:买|租|有|置)", t[p[1]:p[1] + 1]) and statement_ok(s, m.start()):
+                f = fact("residence", f"在{p[0]}居住", (m.start(), p[1]), profile=True, value=p[0], moved=True)
+                f.spans.append(moved_in.span())
+                out.append(f)
+                break
     # "我搬家了，现在住在南京": the move explains itself through the new residence
     moved = re.search(r"(?:我)?(?:最近|刚刚?|已经)?搬家了", t)
     if moved and out:

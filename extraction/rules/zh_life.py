@@ -128,7 +128,7 @@ def diet_rules(s: Sentence) -> list[Found]:
     for m in re.finditer(rf"(?:我)?(?:平时|从来|一直|从|基本)?(?P<v>不吃|不能吃|不碰|戒了|不喝|不能喝){_ITEM}(?:了)?{STOP}", t):
         item = m.group("i")
         verb = "不喝" if "喝" in m.group("v") else "不吃"
-        if item.startswith("辣") or item in ("东西", "饭", "早饭", "晚饭", "午饭", "早餐", "晚餐") or not statement_ok(s, m.start()):
+        if item.startswith("辣") or item in ("了", "东西", "饭", "早饭", "晚饭", "午饭", "早餐", "晚餐") or not statement_ok(s, m.start()):
             continue
         if item in ("肉", "荤", "肉类"):
             out.append(fact("diet.vegetarian", "吃素", m.span(), profile=True, value="yes"))
