@@ -1,4 +1,9 @@
-"""How the CLI shows memories to a person (``--json`` prints the views as they are)."""
+"""How the CLI shows memories to a person (``--json`` prints the views as they are).
+
+The output stream is looked up at call time, never bound as a default argument: a default
+``sys.stdout`` is frozen at import, so a caller that swaps ``sys.stdout`` later (pytest's capsys,
+an embedding application) would see nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import sys
 from typing import Any, Iterable, TextIO
 
 
-def emit_json(data: Any, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+def emit_json(data: Any, out: TextIO | None = None) -> None:
+    (out or sys.stdout).write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
 def memory_line(view: dict[str, Any]) -> str:
@@ -23,7 +28,8 @@ def memory_line(view: dict[str, Any]) -> str:
     )
 
 
-def print_memories(views: Iterable[dict[str, Any]], out: TextIO = sys.stdout) -> int:
+def print_memories(views: Iterable[dict[str, Any]], out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     count = 0
     for view in views:
         out.write(memory_line(view) + "\n")
@@ -42,7 +48,8 @@ def sources_text(view: dict[str, Any]) -> str:
     return f"{ids}{where}"
 
 
-def print_history(versions: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_history(versions: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     first = versions[0]
     out.write(f"memory {first['memory_id']}  user {first['user_id']}  kind {first['kind']}\n")
     for v in versions:

@@ -81,7 +81,6 @@ def test_an_unknown_mode_is_refused(runtime):
         GraphSearch(None, None, None, "graphs")
 
 
-@pytest.mark.xfail(reason="in the full suite capsys sees empty stdout from cli.main (order-dependent; passes alone): to be found", strict=False)
 def test_memstream_graph_shows_the_neighbourhood(tmp_path, capsys):
     from cli.main import main
 
