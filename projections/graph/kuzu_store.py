@@ -9,7 +9,11 @@ Schema (Cypher property graph):
   latest applied version (the version guard).
 * ``Relation(Entity -> Entity)``: a slot relation with ``eid``, ``relation``,
   ``memory_id``, ``version``, ``slot``, ``stated`` and ``superseded`` ('' while current).
-* ``Mentions(Memory -> Entity)``: the entities the memory's current version touches.
+* ``Memory.entities``: the ids of the entities the memory's current version touches
+  (its relations' ends and the names in its text). A list property, not edges:
+  Kùzu creates a relationship at ~1-4 ms and scans both node tables when edges are
+  created through UNWIND, and these links are only read through the in-memory
+  mirror (``UserMirror``) that hybrid search expands over.
 * ``Position(name, position)``: the projection's notification position.
 
 Exactly-once: the writes of a batch and its position commit in one transaction, and
@@ -30,14 +34,47 @@ from projections.graph.store import MemoryGraph
 
 POSITION = "projection:graph"
 
+
+class UserMirror:
+    """One user's mentions and current relations in memory, for the search path.
+
+    Kùzu answers a few-row Cypher read in ~2 ms, and a filter over a property scans
+    the table; hybrid search needs three such reads per query. So the first read for a
+    user loads that user's adjacency once (three queries), and every later ``apply``
+    updates the loaded mirrors from the same changes it commits: reads are dict
+    lookups, and the graph in Kùzu stays the durable record.
+    """
+
+    def __init__(self) -> None:
+        self.mem_entities: dict[str, tuple[str, ...]] = {}
+        self.entity_mems: dict[str, dict[str, str]] = {}
+        self.info: dict[str, tuple[str, str]] = {}
+        self.related: dict[str, dict[str, int]] = {}
+
+    def set_mentions(self, mid: str, eids: Sequence[str], when: str) -> None:
+        for eid in self.mem_entities.pop(mid, ()):
+            mems = self.entity_mems.get(eid)
+            if mems is not None:
+                mems.pop(mid, None)
+        if eids:
+            self.mem_entities[mid] = tuple(dict.fromkeys(eids))
+            for eid in self.mem_entities[mid]:
+                self.entity_mems.setdefault(eid, {})[mid] = when
+
+    def relate(self, a: str, b: str, delta: int) -> None:
+        for x, y in ((a, b), (b, a)):
+            row = self.related.setdefault(x, {})
+            row[y] = row.get(y, 0) + delta
+            if row[y] <= 0:
+                del row[y]
+
 _SCHEMA = [
     "CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY, user_id STRING, name STRING, type STRING)",
     "CREATE NODE TABLE IF NOT EXISTS Memory(id STRING PRIMARY KEY, user_id STRING, kind STRING, "
-    "version INT64, status STRING, time STRING)",
+    "version INT64, status STRING, time STRING, entities STRING[])",
     "CREATE NODE TABLE IF NOT EXISTS Position(name STRING PRIMARY KEY, position INT64)",
     "CREATE REL TABLE IF NOT EXISTS Relation(FROM Entity TO Entity, eid STRING, relation STRING, "
     "memory_id STRING, version INT64, slot STRING, stated STRING, superseded STRING)",
-    "CREATE REL TABLE IF NOT EXISTS Mentions(FROM Memory TO Entity)",
 ]
 
 
@@ -54,6 +91,8 @@ class KuzuGraphStore:
         self._lock = threading.RLock()
         self.generation = 0
         """Bumped by every write, so readers can cache per-user data (``GraphSearch``)."""
+        self.user_generation: dict[str, int] = {}
+        self._mirrors: dict[str, UserMirror] = {}
         if not read_only:
             for statement in _SCHEMA:
                 self.conn.execute(statement)
@@ -78,17 +117,19 @@ class KuzuGraphStore:
         with self._lock:
             self._run("BEGIN TRANSACTION")
             try:
-                self._apply(changes, position)
+                update = self._apply(changes, position)
             except BaseException:
                 self._run("ROLLBACK")
                 raise
             self._run("COMMIT")
             self.generation += 1
+            self._update_mirrors(*update)
 
-    def _apply(self, changes: Sequence[MemoryGraph], position: int) -> None:
+    def _apply(self, changes: Sequence[MemoryGraph], position: int) -> tuple[Any, ...]:
         ids = list(dict.fromkeys(c.memory_id for c in changes))
+        # Lookups by primary key through UNWIND: ``WHERE m.id IN $ids`` scans the whole table.
         stored = {r[0]: int(r[1]) for r in self._rows(
-            "MATCH (m:Memory) WHERE m.id IN $ids RETURN m.id, m.version", {"ids": ids})}
+            "UNWIND $ids AS i MATCH (m:Memory {id: i}) RETURN m.id, m.version", {"ids": ids})}
         current: dict[str, dict[tuple[str, str, str], str]] = {i: {} for i in ids}
         for eid, mid, src, rel, dst in self._rows(
                 "MATCH (a:Entity)-[r:Relation]->(b:Entity) WHERE r.memory_id IN $ids AND r.superseded = '' "
@@ -132,41 +173,84 @@ class KuzuGraphStore:
             mentions[mid] = [e.id for e in change.mentions] if active else []
             memories[mid] = {"id": mid, "user_id": change.user_id, "kind": change.kind,
                              "version": change.version, "status": change.status, "time": change.time}
+        entity_rows: list[dict[str, Any]] = []
         if entities:
             known = {r[0]: (r[1], r[2]) for r in self._rows(
-                "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id, e.name, e.type", {"ids": list(entities)})}
-            rows = []
+                "UNWIND $ids AS i MATCH (e:Entity {id: i}) RETURN e.id, e.name, e.type", {"ids": list(entities)})}
             for eid, e in entities.items():
                 name, typ = known.get(eid, (e["name"], e["type"]))
                 if e.get("rename"):
                     name = e["name"]
                 if TYPE_RANK.get(e["type"], 9) < TYPE_RANK.get(typ, 9):
                     typ = e["type"]
-                rows.append({"id": eid, "user_id": e["user_id"], "name": name, "type": typ})
-            self._run("UNWIND $rows AS r MERGE (e:Entity {id: r.id}) "
-                      "SET e.user_id = r.user_id, e.name = r.name, e.type = r.type", {"rows": rows})
-        if memories:
-            self._run("UNWIND $rows AS r MERGE (m:Memory {id: r.id}) SET m.user_id = r.user_id, m.kind = r.kind, "
-                      "m.version = r.version, m.status = r.status, m.time = r.time", {"rows": list(memories.values())})
+                entity_rows.append({"id": eid, "user_id": e["user_id"], "name": name, "type": typ})
+            for row in entity_rows:  # one statement each (UNWIND + MERGE is slower); unchanged ones skipped
+                if known.get(row["id"]) == (row["name"], row["type"]):
+                    continue
+                self._run("MERGE (e:Entity {id: $id}) SET e.user_id = $user_id, e.name = $name, e.type = $type", row)
+        for mid, row in memories.items():
+            self._run("MERGE (m:Memory {id: $id}) SET m.user_id = $user_id, m.kind = $kind, m.version = $version, "
+                      "m.status = $status, m.time = $time, m.entities = $entities",
+                      {**row, "entities": list(dict.fromkeys(mentions[mid]))})
         if supersede:
             # Matched from both ends: kuzu 0.11.3 mis-filters some one-sided patterns in writes
             # (a DELETE over ``WHERE m.id IN $ids`` removed other memories' edges).
-            self._run("UNWIND $rows AS r MATCH (a:Entity {id: r.src})-[e:Relation]->(b:Entity {id: r.dst}) "
-                      "WHERE e.eid = r.eid SET e.superseded = r.t", {"rows": list(supersede.values())})
-        if creates:
-            self._run("UNWIND $rows AS r MATCH (a:Entity {id: r.src}), (b:Entity {id: r.dst}) "
-                      "CREATE (a)-[:Relation {eid: r.eid, relation: r.relation, memory_id: r.memory_id, "
-                      "version: r.version, slot: r.slot, stated: r.stated, superseded: r.superseded}]->(b)",
-                      {"rows": list(creates.values())})
-        if mentions:
-            self._run("UNWIND $ids AS i MATCH (m:Memory {id: i})-[x:Mentions]->(:Entity) DELETE x",
-                      {"ids": list(mentions)})
-            rows = [{"m": mid, "e": eid} for mid, eids in mentions.items() for eid in dict.fromkeys(eids)]
-            if rows:
-                self._run("UNWIND $rows AS r MATCH (m:Memory {id: r.m}), (e:Entity {id: r.e}) "
-                          "CREATE (m)-[:Mentions]->(e)", {"rows": rows})
+            for row in supersede.values():
+                self._run("MATCH (a:Entity {id: $src})-[e:Relation]->(b:Entity {id: $dst}) WHERE e.eid = $eid "
+                          "SET e.superseded = $t", row)
+        for row in creates.values():
+            self._run("MATCH (a:Entity {id: $src}), (b:Entity {id: $dst}) "
+                      "CREATE (a)-[:Relation {eid: $eid, relation: $relation, memory_id: $memory_id, "
+                      "version: $version, slot: $slot, stated: $stated, superseded: $superseded}]->(b)", row)
         if position > self.position():
             self._run("MERGE (p:Position {name: $n}) SET p.position = $p", {"n": POSITION, "p": position})
+        return memories, mentions, entity_rows, creates, supersede
+
+    def _update_mirrors(self, memories: dict[str, dict[str, Any]], mentions: dict[str, list[str]],
+                        entity_rows: list[dict[str, Any]], creates: dict[str, dict[str, Any]],
+                        supersede: dict[str, dict[str, str]]) -> None:
+        users = {m["user_id"] for m in memories.values()} | {e["user_id"] for e in entity_rows}
+        for user in users:
+            self.user_generation[user] = self.user_generation.get(user, 0) + 1
+        owner = {mid: m["user_id"] for mid, m in memories.items()}
+        for e in entity_rows:
+            mirror = self._mirrors.get(e["user_id"])
+            if mirror is not None:
+                mirror.info[e["id"]] = (e["name"], e["type"])
+        for mid, eids in mentions.items():
+            mirror = self._mirrors.get(owner[mid])
+            if mirror is not None:
+                mirror.set_mentions(mid, eids, memories[mid]["time"])
+        for c in creates.values():
+            mirror = self._mirrors.get(owner.get(c["memory_id"], ""))
+            if mirror is not None and not c["superseded"]:
+                mirror.relate(c["src"], c["dst"], 1)
+        for s in supersede.values():
+            mid = s["eid"].rsplit(":", 2)[0]  # eid = memory id:version:n
+            mirror = self._mirrors.get(owner.get(mid, ""))
+            if mirror is not None:
+                mirror.relate(s["src"], s["dst"], -1)
+
+    def mirror(self, user_id: str) -> UserMirror:
+        """The user's adjacency in memory (loaded on first use, then kept up to date)."""
+        with self._lock:
+            found = self._mirrors.get(user_id)
+            if found is not None:
+                return found
+            m = UserMirror()
+            for eid, name, typ in self._rows("MATCH (e:Entity {user_id: $u}) RETURN e.id, e.name, e.type",
+                                             {"u": user_id}):
+                m.info[eid] = (name, typ)
+            for mid, when, eids in self._rows("MATCH (x:Memory {user_id: $u}) WHERE x.status = 'active' "
+                                              "RETURN x.id, x.time, x.entities", {"u": user_id}):
+                m.set_mentions(mid, eids or [], when)
+            for a, b in self._rows("MATCH (a:Entity {user_id: $u})-[r:Relation]->(b:Entity) WHERE r.superseded = '' "
+                                   "RETURN a.id, b.id", {"u": user_id}):
+                m.relate(a, b, 1)
+            if len(self._mirrors) >= 1024:
+                self._mirrors.pop(next(iter(self._mirrors)))
+            self._mirrors[user_id] = m
+            return m
 
     @staticmethod
     def _note(entities: dict[str, dict[str, Any]], eid: str, user_id: str, name: str, typ: str,
@@ -183,37 +267,26 @@ class KuzuGraphStore:
     # -- reads -------------------------------------------------------------------------
 
     def entities(self, user_id: str) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "MATCH (e:Entity {user_id: $u}) OPTIONAL MATCH (m:Memory)-[:Mentions]->(e) "
-            "RETURN e.id, e.name, e.type, count(m)", {"u": user_id})
-        return [{"id": r[0], "name": r[1], "type": r[2], "degree": int(r[3])} for r in rows]
+        m = self.mirror(user_id)
+        return [{"id": eid, "name": name, "type": typ, "degree": len(m.entity_mems.get(eid, ()))}
+                for eid, (name, typ) in m.info.items()]
 
     def memory_entities(self, user_id: str, memory_ids: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for mid, eid in self._rows(
-                "MATCH (m:Memory)-[:Mentions]->(e:Entity) WHERE m.id IN $ids AND m.user_id = $u "
-                "RETURN m.id, e.id", {"ids": list(memory_ids), "u": user_id}):
-            out.setdefault(mid, []).append(eid)
-        return out
+        m = self.mirror(user_id)
+        return {mid: list(m.mem_entities[mid]) for mid in memory_ids if mid in m.mem_entities}
 
     def entity_memories(self, user_id: str, entity_ids: Sequence[str], limit: int = 50) -> dict[str, list[str]]:
+        m = self.mirror(user_id)
         out: dict[str, list[str]] = {}
-        for eid, mid in self._rows(
-                "MATCH (m:Memory)-[:Mentions]->(e:Entity) WHERE e.id IN $ids AND m.user_id = $u "
-                "AND m.status = 'active' RETURN e.id, m.id ORDER BY m.time DESC, m.id",
-                {"ids": list(entity_ids), "u": user_id}):
-            got = out.setdefault(eid, [])
-            if len(got) < limit:
-                got.append(mid)
+        for eid in entity_ids:
+            mems = m.entity_mems.get(eid)
+            if mems:
+                out[eid] = [mid for mid, _ in sorted(mems.items(), key=lambda x: (x[1], x[0]), reverse=True)[:limit]]
         return out
 
     def related(self, user_id: str, entity_ids: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for a, b in self._rows(
-                "MATCH (a:Entity)-[r:Relation]-(b:Entity) WHERE a.id IN $ids AND a.user_id = $u "
-                "AND r.superseded = '' RETURN a.id, b.id", {"ids": list(entity_ids), "u": user_id}):
-            out.setdefault(a, []).append(b)
-        return out
+        m = self.mirror(user_id)
+        return {eid: list(m.related[eid]) for eid in entity_ids if m.related.get(eid)}
 
     def neighbourhood(self, user_id: str, entity: str | None = None, hops: int = 1,
                       include_superseded: bool = False) -> dict[str, Any]:
@@ -250,21 +323,19 @@ class KuzuGraphStore:
                 found = self._rows("MATCH (e:Entity {id: $id}) RETURN e.name, e.type", {"id": i})
                 if found:
                     nodes[i] = {"id": i, "name": found[0][0], "type": found[0][1]}
-        if centre:
-            mentioned = self._rows(
-                "MATCH (m:Memory)-[:Mentions]->(e:Entity) WHERE e.id IN $ids AND m.status = 'active' "
-                "RETURN e.id, m.id ORDER BY m.time DESC", {"ids": centre})
-        else:
-            mentioned = []
+        mirror = self.mirror(user_id)
+        mentioned: dict[str, str] = {}
+        for i in centre:
+            mentioned.update(mirror.entity_mems.get(i, {}))
         return {"user_id": user_id, "centre": centre, "nodes": list(nodes.values()),
                 "edges": sorted(edges.values(), key=lambda e: (e["stated"] or "", e["relation"])),
-                "mentioned_by": [m for _, m in mentioned]}
+                "mentioned_by": [m for m, _ in sorted(mentioned.items(), key=lambda x: (x[1], x[0]), reverse=True)]}
 
     def counts(self) -> dict[str, int]:
         return {name: int(self._rows(q)[0][0]) for name, q in (
             ("entities", "MATCH (e:Entity) RETURN count(e)"), ("memories", "MATCH (m:Memory) RETURN count(m)"),
             ("relations", "MATCH ()-[r:Relation]->() RETURN count(r)"),
-            ("mentions", "MATCH ()-[r:Mentions]->() RETURN count(r)"))}
+            ("mentions", "MATCH (m:Memory) RETURN sum(size(m.entities))"))}
 
     # -- removal -----------------------------------------------------------------------
 
@@ -281,6 +352,8 @@ class KuzuGraphStore:
                 raise
             self._run("COMMIT")
             self.generation += 1
+            self._mirrors.pop(user_id, None)
+            self.user_generation[user_id] = self.user_generation.get(user_id, 0) + 1
             return int(n) + int(m)
 
     def clear(self) -> None:
@@ -295,6 +368,8 @@ class KuzuGraphStore:
                 raise
             self._run("COMMIT")
             self.generation += 1
+            self._mirrors.clear()
+            self.user_generation = {u: g + 1 for u, g in self.user_generation.items()}
 
     def close(self) -> None:
         with self._lock:

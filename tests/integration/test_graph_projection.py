@@ -59,10 +59,17 @@ def edges(store, user: str, relation: str, superseded: bool | None = None) -> li
             and (superseded is None or bool(e["superseded"]) == superseded)]
 
 
+def mirrored(store, user: str) -> tuple:
+    m = store.mirror(user)
+    return (sorted(store.entities(user), key=lambda e: e["id"]), dict(m.mem_entities),
+            {k: dict(v) for k, v in m.related.items() if v})
+
+
 def test_slot_relations_become_edges_and_a_revision_moves_the_edge(runtime, tmp_path):
     store = open_graph_store(tmp_path / "live")
     projector = GraphProjector(runtime.timeline, store)
     try:
+        assert store.entities("u1") == []  # loads the (empty) mirror: later writes must update it
         for i, turn in enumerate(TURNS):
             runtime.service.ingest(envelope(i, *turn))
             runtime.catch_up()
@@ -87,6 +94,9 @@ def test_slot_relations_become_edges_and_a_revision_moves_the_edge(runtime, tmp_
         assert [e["target_name"] for e in zh] == ["上海"]
         assert all(n["id"].startswith("u2/") for n in store.neighbourhood("u2", hops=3)["nodes"]), "tenants apart"
         assert store.position() == runtime.timeline.position()
+        live_mirror = mirrored(store, "u1")
+        store._mirrors.clear()  # the search path's in-memory mirror equals a fresh load from Kùzu
+        assert mirrored(store, "u1") == live_mirror
     finally:
         store.close()
 
