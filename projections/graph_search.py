@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from domain.information import carries_information
 from projections.graph.relations import normalise
 from projections.graph.store import GraphStore
 from projections.vector_projection import memory_time
@@ -84,6 +85,11 @@ class EntityNames:
         return list(dict.fromkeys(found))
 
 
+def usable(view: dict[str, Any]) -> bool:
+    """Small talk is never a result (as in ``MemorySearch``), however it was reached."""
+    return view.get("kind") != "episode" or carries_information(str(view.get("content") or ""))
+
+
 def rarity(degree: int) -> float:
     return 1.0 / math.log2(2 + max(degree, 0))
 
@@ -105,7 +111,7 @@ class GraphSearch:
     # -- the graph side ----------------------------------------------------------------
 
     def names(self, user_id: str) -> EntityNames:
-        generation = getattr(self.graph, "generation", 0)
+        generation = getattr(self.graph, "user_generation", {}).get(user_id, 0)
         cached = self._names.get(user_id)
         if cached is None or cached[0] != generation:
             cached = (generation, EntityNames(self.graph.entities(user_id)))
@@ -163,12 +169,13 @@ class GraphSearch:
     def graph_order(vector: Sequence[str], graph: Sequence[str], seeds: int) -> list[str]:
         return list(dict.fromkeys([*vector[:seeds], *graph, *vector[seeds:]]))
 
-    def rank(self, mode: str, vector: Sequence[str], graph: Sequence[str], params: GraphParams) -> list[str]:
+    @classmethod
+    def rank(cls, mode: str, vector: Sequence[str], graph: Sequence[str], params: GraphParams) -> list[str]:
         if mode == "vector":
             return list(vector)
         if mode == "graph":
-            return self.graph_order(vector, graph, params.seeds)
-        return self.fuse(vector, graph, params.graph_weight, params.rrf_k)
+            return cls.graph_order(vector, graph, params.seeds)
+        return cls.fuse(vector, graph, params.graph_weight, params.rrf_k)
 
     # -- the search port ---------------------------------------------------------------
 
@@ -189,7 +196,7 @@ class GraphSearch:
             views = self.index.views(wanted)
             for mid, view in views.items():
                 if view.get("user_id") == user_id and view.get("status", "active") == "active" \
-                        and self._passes(view, **filters):
+                        and self._passes(view, **filters) and usable(view):
                     by_id[mid] = {k: v for k, v in view.items() if k not in ("updated_ts", "tombstone")}
         results = []
         for position, mid in enumerate(m for m in ranked if m in by_id):
