@@ -94,8 +94,22 @@ class KuzuGraphStore:
         self.user_generation: dict[str, int] = {}
         self._mirrors: dict[str, UserMirror] = {}
         if not read_only:
+            self._drop_older_schema()
             for statement in _SCHEMA:
                 self.conn.execute(statement)
+
+    def _drop_older_schema(self) -> None:
+        """A graph written before ``Memory.entities`` (with ``Mentions`` edges) is dropped:
+        it is a projection, so the next catch-up rebuilds it from the log (position 0)."""
+        tables = {r[1] for r in self._rows("CALL show_tables() RETURN *")}
+        if "Memory" not in tables:
+            return
+        columns = {r[1] for r in self._rows("CALL table_info('Memory') RETURN *")}
+        if "entities" in columns:
+            return
+        for table in ("Mentions", "Relation", "Memory", "Entity", "Position"):
+            if table in tables:
+                self._run(f"DROP TABLE {table}")
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -332,7 +346,7 @@ class KuzuGraphStore:
                 "mentioned_by": [m for m, _ in sorted(mentioned.items(), key=lambda x: (x[1], x[0]), reverse=True)]}
 
     def counts(self) -> dict[str, int]:
-        return {name: int(self._rows(q)[0][0]) for name, q in (
+        return {name: int(self._rows(q)[0][0] or 0) for name, q in (
             ("entities", "MATCH (e:Entity) RETURN count(e)"), ("memories", "MATCH (m:Memory) RETURN count(m)"),
             ("relations", "MATCH ()-[r:Relation]->() RETURN count(r)"),
             ("mentions", "MATCH (m:Memory) RETURN sum(size(m.entities))"))}

@@ -133,6 +133,34 @@ def test_replay_equals_live_and_reopening_keeps_the_position(runtime, tmp_path):
         reopened.close()
 
 
+def test_a_graph_written_with_the_older_schema_is_rebuilt_from_the_log(runtime, tmp_path):
+    """Stores from before ``Memory.entities`` (Mentions edges) are dropped on open and replayed."""
+    import kuzu
+
+    for i, turn in enumerate(TURNS[:3]):
+        runtime.service.ingest(envelope(i, *turn))
+    runtime.catch_up()
+    (tmp_path / "old" / "graph").mkdir(parents=True)
+    db = kuzu.Database(str(tmp_path / "old" / "graph" / "graph.kuzu"))
+    conn = kuzu.Connection(db)
+    for q in ("CREATE NODE TABLE Entity(id STRING PRIMARY KEY, user_id STRING, name STRING, type STRING)",
+              "CREATE NODE TABLE Memory(id STRING PRIMARY KEY, user_id STRING, kind STRING, version INT64, "
+              "status STRING, time STRING)",
+              "CREATE NODE TABLE Position(name STRING PRIMARY KEY, position INT64)",
+              "CREATE REL TABLE Mentions(FROM Memory TO Entity)",
+              "CREATE (:Position {name: 'projection:graph', position: 99})"):
+        conn.execute(q)
+    conn.close()
+    db.close()
+    store = open_graph_store(tmp_path / "old")
+    try:
+        assert store.position() == 0, "the old graph is gone, so the projection starts from the log's start"
+        assert catch_up(runtime.store, GraphProjector(runtime.timeline, store)) > 0
+        assert "Siemens" in [e["target_name"] for e in edges(store, "u1", "works_at")]
+    finally:
+        store.close()
+
+
 def test_an_older_event_replayed_cannot_roll_an_edge_back(runtime, tmp_path):
     store = open_graph_store(tmp_path / "g")
     projector = GraphProjector(runtime.timeline, store)
