@@ -2,8 +2,8 @@
 consistent and findable?
 
 Why: latency benchmarks say nothing about whether the memories are right. This runs the
-labelled set in ``tests/fixtures/quality/`` (``dev.jsonl``: may be tuned on; ``heldout.jsonl``:
-never tuned on, reported beside it) through the product's own services, in-process (the public
+labelled set in ``tests/fixtures/quality/`` (``dev.jsonl``: may be tuned on; ``heldout.jsonl`` and
+the later ``heldout2.jsonl``, written before the rule changes it measures: never tuned on, reported beside it) through the product's own services, in-process (the public
 ``memstream.open`` API, or the composition root when that is absent): one fresh data dir per
 split, each conversation its own user, each step one envelope. Then per split and per class:
 
@@ -17,7 +17,7 @@ split, each conversation its own user, each step one envelope. Then per split an
 
 LoCoMo R@5/10/25 is read from ``bench/results/locomo.json`` (not re-run here).
 
-    python -m bench.bench_quality [--split dev|heldout] [--out bench/results/quality.json]
+    python -m bench.bench_quality [--split dev|heldout|heldout2] [--out bench/results/quality.json]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "quality"
 RESULTS = ROOT / "bench" / "results"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout", "heldout2")
 TOP_K = 5
 
 
