@@ -4,7 +4,8 @@ Looks at the new messages with a little earlier context and at the user's active
 memories (from the user's directory aggregate, which is consistent with the
 memories because both are written in one transaction), asks the extractor for
 decisions, and records them as events on the right Memory IDs. Episodes whose
-content is fully represented by Fine memories are archived with links to them.
+content is fully represented by Fine memories are archived with links to them, and so
+are the still active episodes behind a memory a conflict revises (they state the old value).
 
 Episodes that carry no information (greetings, thanks, laughter, acknowledgements,
 assistant pleasantries; ``domain.information`` decides from their tokens) are archived
@@ -131,12 +132,18 @@ class FineStage:
         touched: dict[str, Memory] = {}
         result = RefineResult()
         decided_by = extraction.decided_by or getattr(self.extractor, "name", "extractor")
+        conflicted: dict[str, list[dict[str, Any]]] = {}
         for decision in extraction.decisions:
+            if decision.action == "revise" and decision.reason == Reason.CONFLICT.value and decision.memory_id:
+                before = touched.get(decision.memory_id) or self._load(decision.memory_id)
+                if before is not None and decision.memory_id not in conflicted:
+                    conflicted[decision.memory_id] = [dict(x) for x in before.sources]
             self._apply(decision, envelope, sources, cause, decided_by, touched, result)
         pending: list[Aggregate] = list(touched.values())
         covered = self._archive_covered(envelope, extraction, touched, cause, decided_by, result)
         pending += covered
         pending += self._archive_no_information(envelope, {str(e.id) for e in covered}, touched, cause, result)
+        pending += self._archive_revised_sources(conflicted, envelope.event_id, touched, cause, decided_by, result)
         directory.update(
             upserts={mid: directory_entry(m) for mid, m in touched.items() if m.is_active and m.kind != "episode"},
             removals=[mid for mid, m in touched.items() if not m.is_active],
@@ -247,16 +254,8 @@ class FineStage:
             )
             if not successors:
                 continue  # nothing replaces it: keep the raw text searchable
-            for episode in self._episodes_of(envelope.event_id, index):
-                episode.archive(
-                    stage=Stage.FINE.value,
-                    reason=Reason.SUPERSEDED.value,
-                    cause=cause,
-                    decided_by=decided_by,
-                    superseded_by=successors,
-                )
-                result.archived.append(str(episode.id))
-                archived.append(episode)
+            archived += self._archive_episodes(self._episodes_of(envelope.event_id, index), Reason.SUPERSEDED,
+                                               cause, decided_by, successors, result)
         return archived
 
     def _archive_no_information(
@@ -275,19 +274,77 @@ class FineStage:
             message_id = message_id_of(envelope, index)
             citing = sorted(mid for mid, m in touched.items()
                             if m.is_active and any(s.get("message_id") == message_id for s in m.sources))
-            for episode in self._episodes_of(envelope.event_id, index):
-                if str(episode.id) in done:
-                    continue
-                episode.archive(
-                    stage=Stage.FINE.value,
-                    reason=Reason.NO_INFORMATION.value,
-                    cause=cause,
-                    decided_by=NO_INFORMATION_POLICY,
-                    superseded_by=citing,
-                )
-                result.archived.append(str(episode.id))
-                archived.append(episode)
+            episodes = [e for e in self._episodes_of(envelope.event_id, index) if str(e.id) not in done]
+            archived += self._archive_episodes(episodes, Reason.NO_INFORMATION, cause, NO_INFORMATION_POLICY,
+                                               citing, result)
         return archived
+
+    @staticmethod
+    def _archive_episodes(
+        episodes: list[Memory],
+        reason: Reason,
+        cause: dict[str, Any],
+        decided_by: str,
+        superseded_by: list[str],
+        result: RefineResult,
+    ) -> list[Aggregate]:
+        for episode in episodes:
+            episode.archive(
+                stage=Stage.FINE.value,
+                reason=reason.value,
+                cause=cause,
+                decided_by=decided_by,
+                superseded_by=superseded_by,
+            )
+            result.archived.append(str(episode.id))
+        return list(episodes)
+
+    def _archive_revised_sources(
+        self,
+        revised: dict[str, list[dict[str, Any]]],
+        current_event_id: str,
+        touched: dict[str, Memory],
+        cause: dict[str, Any],
+        decided_by: str,
+        result: RefineResult,
+    ) -> list[Aggregate]:
+        """A conflict revised a memory: the episodes its earlier sources wrote state the old value.
+
+        Why: the memory now says 深圳, but the episode "我在北京工作" would still be found by
+        search and read as current. Those episodes are archived, superseded by the revised
+        memory; the raw input stays in the event log.
+        """
+        archived: list[Aggregate] = []
+        seen: set[str] = set(result.archived)
+        for memory_id, old_sources in revised.items():
+            memory = touched.get(memory_id)
+            if memory is None or not memory.is_active:
+                continue
+            for source in old_sources:
+                if source.get("event_id") == current_event_id:
+                    continue  # this input states the new value
+                index = self._message_index(source.get("event_id"), source.get("message_id"))
+                if index is None:
+                    continue
+                episodes = [e for e in self._episodes_of(source["event_id"], index)
+                            if str(e.id) not in seen and str(e.id) not in touched]
+                seen.update(str(e.id) for e in episodes)
+                archived += self._archive_episodes(episodes, Reason.SUPERSEDED, cause, decided_by,
+                                                   [memory_id], result)
+        return archived
+
+    def _message_index(self, event_id: str | None, message_id: str | None) -> int | None:
+        """Where a source message sits in the input that carried it (episodes are keyed by index)."""
+        if not event_id or not message_id:
+            return None
+        raw = self.store.raw_input(event_id)
+        if raw is None:
+            return None
+        try:
+            envelope = InputEnvelope.model_validate(raw.payload)
+        except ValueError:
+            return None
+        return next((i for i in range(len(envelope.messages)) if message_id_of(envelope, i) == message_id), None)
 
     def _episodes_of(self, event_id: str, index: int) -> list[Memory]:
         first = self._load(str(episode_id(event_id, str(index))))

@@ -286,3 +286,34 @@ def test_precision_recall(tmp_path_factory: pytest.TempPathFactory) -> None:
     print(f"  all:      {line}")
     assert precision >= PRECISION_FLOOR, f"precision {precision:.3f} < {PRECISION_FLOOR}: {line}"
     assert recall >= RECALL_FLOOR, f"recall {recall:.3f} < {RECALL_FLOOR}: {line}"
+
+
+@pytest.mark.parametrize("first, second, old", [
+    ("我住在南昌，离公司挺近的。", "我搬到武汉了。", "南昌"),
+    ("I live in Leeds with two flatmates.", "I moved to Bristol last month.", "Leeds"),
+])
+def test_conflict_archives_the_old_statement_episode(first: str, second: str, old: str,
+                                                     tmp_path: Path) -> None:
+    """A conflict revises the memory; the episode that stated the old value is archived, superseded by it.
+
+    The first statements say more than the memory holds, so their episodes stay active until then."""
+    case = {"id": "conflict-episode", "user": "u1",
+            "steps": [{"at": "2024-01-01T10:00:00+08:00", "turns": [["user", first]]},
+                      {"at": "2025-01-01T10:00:00+08:00", "turns": [["user", second]]}]}
+    settings = Settings(data_dir=tmp_path, event_store=f"sqlite:///{tmp_path / 'events.sqlite'}",
+                        extractor="rules", governance="time")
+    runtime = build_runtime(settings, with_vectors=False)
+    try:
+        runtime.service.ingest(envelope_of(case, 0))
+        before = [m for m in runtime.timeline.memories("u1", include_archived=True, kinds=["episode"])
+                  if old in m["content"]]
+        assert before and all(m["status"] == "active" for m in before), before
+        outcome = runtime.service.ingest(envelope_of(case, 1))
+        assert outcome.revised, "the second statement should revise the first one's memory"
+        episodes = [m for m in runtime.timeline.memories("u1", include_archived=True, kinds=["episode"])
+                    if old in m["content"] and m["sources"][0]["event_id"] == "conflict-episode-s0"]
+        assert episodes and all(m["status"] == "archived" for m in episodes), episodes
+        active = [m for m in runtime.timeline.memories("u1") if old in (m["content"] or "")]
+        assert not active, active
+    finally:
+        runtime.close()
