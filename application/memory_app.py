@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.utils import get_topic
 
 from application.gc_pause import collections_postponed
 from domain.broker_incarnation import INCARNATION_ID, BrokerIncarnation, position_name
@@ -76,6 +77,33 @@ class MemoryApplication(Application):
     def broker_incarnation(self) -> BrokerIncarnation:
         """The broker incarnation the positions are tracked for (a new, unsaved one at first)."""
         return self.find(INCARNATION_ID, BrokerIncarnation) or BrokerIncarnation()
+
+    def unrefined_inputs(self, page: int = 5000) -> list[RawInput]:
+        """Message inputs recorded and never refined, oldest first.
+
+        Why: a Fast-to-Fine hand-off lives only in the broker; a broker that lost it (an
+        in-memory broker restarted) or a Fine stage stopped by a full disk leaves the input
+        recorded but unrefined. Those are found here by the notification log alone (only
+        ids compared; the few left over are loaded), so a worker or the next ingest can
+        refine them without anyone re-running the input.
+        """
+        recorded_topic = get_topic(RawInput.InputRecorded)  # type: ignore[attr-defined]
+        refined_topic = get_topic(RawInput.InputRefined)  # type: ignore[attr-defined]
+        recorded: dict[UUID, None] = {}
+        refined: set[UUID] = set()
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, limit=page, topics=[recorded_topic, refined_topic])
+            if not batch:
+                break
+            for n in batch:
+                if n.topic == recorded_topic:
+                    recorded[n.originator_id] = None
+                else:
+                    refined.add(n.originator_id)
+            start = batch[-1].id + 1
+        found = (self.find(i, RawInput) for i in recorded if i not in refined)
+        return [raw for raw in found if raw is not None and raw.input_type == "messages" and not raw.is_refined]
 
     def head(self) -> int:
         """The last notification id in the log (0 when empty)."""

@@ -23,7 +23,9 @@ from memstream.bootstrap import Runtime
 from application.settings import Settings
 from streams.failures import AttemptLog, RecordFailed
 from streams.handlers import Record, RecordHandler
+from streams.broker_watch import TopicKeeper, forbid_topic_auto_creation
 from streams.faust_tuning import apply_consumer_tuning
+from streams.topics import topic_specs_for
 from streams.projection_loop import project_forever
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     apply_consumer_tuning()
+    forbid_topic_auto_creation()  # a restarted broker must not get 4-partition guesses (broker_watch.py)
     # Single-stage roles consume in their own group: a group's members share one subscription.
     group = settings.consumer_group if role in ("all", "agents") else f"{settings.consumer_group}-{role}"
     app = faust.App(group, **faust_settings(settings, web_port))
@@ -155,12 +158,34 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
             async for event in stream.events():
                 await handle(handler.on_knowledge_records, [event], "fine")
 
+    async def hand_off_again(created: list[str]) -> None:
+        """The restarted broker lost the hand-offs it held: send one for every unrefined input."""
+        if role not in ("all", "agents", "fast"):
+            return
+        again = await lane("fast")(handler.handoffs_again)
+        for out in again:
+            await outputs[out.topic].send(key=out.key, value=out.value)
+        if again:
+            log.warning("handed %d recorded but unrefined inputs to the Fine stage again", len(again))
+
+    keeper = TopicKeeper(settings.kafka_servers, topic_specs_for(settings), on_restart=hand_off_again)
+
+    @app.task
+    async def keep_topics() -> None:
+        await keeper.run(lambda: app.should_stop)
+
     if role in ("all", "offline"):
         from streams.offline_sweeps import add_offline_agents
 
         add_offline_agents(app, settings, runtime, offline_marks)
 
-    if role == "all":
+    if role == "all":  # the process owning the embedded index: the only one that can forget in full
+        from streams.control import add_control_agent
+
+        async def send_out(out: Any) -> None:
+            await outputs[out.topic].send(key=out.key, value=out.value)
+
+        add_control_agent(app, settings, runtime, topic("control"), lanes, send_out)
 
         @app.task
         async def run_projections() -> None:

@@ -95,8 +95,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True if nothing listens on ``host:port`` (we can bind it ourselves)."""
+    """True if nothing listens on ``host:port`` (we can bind it ourselves).
+
+    SO_REUSEADDR as a listener sets it: connections of a broker just stopped linger in
+    TIME_WAIT on the port, which must not stop a broker restarted on it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -93,6 +93,18 @@ class RecordHandler:
                               source=KafkaPosition(topic=r.topic, partition=r.partition, offset=r.offset))
         return Outgoing(self.fine_topic, envelope.user_id.encode(), request.model_dump_json().encode())
 
+    def handoffs_again(self) -> list[Outgoing]:
+        """A hand-off to the Fine stage for every input recorded and not yet refined: after
+        a broker restart those the old broker carried are gone (streams/broker_watch.py)."""
+        out = []
+        for raw in self.store.unrefined_inputs():
+            cause = raw.cause or {}
+            source = KafkaPosition(topic=cause.get("topic") or "", partition=cause.get("partition") or 0,
+                                   offset=cause.get("offset") or 0)
+            request = FineRequest(event_id=raw.event_id, user_id=raw.user_id, source=source)
+            out.append(Outgoing(self.fine_topic, raw.user_id.encode(), request.model_dump_json().encode()))
+        return out
+
     def on_message(self, r: Record) -> Handled:
         """Fast stage for one envelope record, then the hand-off to the Fine stage."""
         try:
