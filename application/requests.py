@@ -2,7 +2,8 @@
 
 The HTTP API's ``/delete/memory`` and ``/add/feedback`` (with a memory id) come here.
 Each change is a version of the memory like any other, with ``reason``
-``user_request`` or ``feedback`` and ``decided_by`` ``user``; the user's directory is
+``user_request`` or ``feedback``, stage and ``decided_by`` ``user`` (versions recorded
+before the ``user`` stage existed carry stage ``fine``); the user's directory is
 updated in the same transaction, so the Fine stage sees the change at once (the same
 shape as application/fine_stage.py's own archives and revisions). Optimistic
 concurrency on the directory serialises them with concurrent Fine decisions; a
@@ -60,7 +61,7 @@ def archive_on_request(store: MemoryApplication, user_id: str, memory_ids: list[
             if memory is None:
                 outcome.not_found.append(memory_id)
                 continue
-            memory.archive(stage=Stage.FINE.value, reason=USER_REQUEST, cause=_cause(request_id),
+            memory.archive(stage=Stage.USER.value, reason=USER_REQUEST, cause=_cause(request_id),
                            decided_by=DECIDED_BY)
             pending.append(memory)
             outcome.changed.append(str(memory.id))
@@ -83,7 +84,7 @@ def correct_on_feedback(store: MemoryApplication, user_id: str, memory_id: str, 
         if memory is None:
             return RequestOutcome(not_found=[memory_id])
         directory = store.directory(user_id)
-        memory.revise(content=content, stage=Stage.FINE.value, reason=FEEDBACK, cause=_cause(request_id),
+        memory.revise(content=content, stage=Stage.USER.value, reason=FEEDBACK, cause=_cause(request_id),
                       decided_by=DECIDED_BY)
         pending: list[Any] = [memory]
         if memory.kind != "episode":

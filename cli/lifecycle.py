@@ -121,20 +121,11 @@ def _describe(args: argparse.Namespace) -> str:
 
 def history(args: argparse.Namespace, settings: Settings) -> int:
     """``history`` with each version's recorded time and stated time."""
-    from cli.main import CommandError
+    from cli.read import resolve_memory_id
     from cli.render import emit_json, sources_text
 
     with _open(settings) as ms:
-        try:
-            matches = ms.find_memory_ids(args.memory_id, user_id=args.user)
-        except ValueError as e:
-            raise CommandError(str(e)) from None
-        if not matches:
-            whose = f" of user {args.user!r}" if args.user else ""
-            raise CommandError(f"no memory{whose} with id {args.memory_id!r}")
-        if len(matches) > 1 and args.memory_id not in matches:
-            raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
-        memory_id = args.memory_id if args.memory_id in matches else matches[0]
+        memory_id = resolve_memory_id(ms, args.memory_id, args.user)
         versions = ms.history_times(memory_id)
     if args.json:
         emit_json({"memory_id": memory_id, "versions": versions})
@@ -257,20 +248,11 @@ def forget(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
     from cli.main import CommandError
+    from cli.read import resolve_memory_id
     from cli.render import emit_json
 
     with _open(settings, with_vectors=True) as ms:
-        memory_id = None
-        if args.memory:
-            try:
-                matches = ms.find_memory_ids(args.memory, user_id=args.user)
-            except ValueError as e:
-                raise CommandError(str(e)) from None
-            if not matches:
-                raise CommandError(f"no memory of user {args.user!r} with id {args.memory!r}")
-            if len(matches) > 1 and args.memory not in matches:
-                raise CommandError(f"{args.memory!r} is ambiguous: {', '.join(matches)}")
-            memory_id = args.memory if args.memory in matches else matches[0]
+        memory_id = resolve_memory_id(ms, args.memory, args.user) if args.memory else None
         what = f"memory {memory_id} of user {args.user!r}" if memory_id else f"user {args.user!r}"
         if not args.yes:
             if not sys.stdin.isatty():

@@ -34,18 +34,25 @@ def memories(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def resolve_memory_id(ms: Memstream, prefix: str, user: str | None) -> str:
+    """The one Memory ID that ``prefix`` names (of ``user`` when given), or a CommandError."""
+    try:
+        matches = ms.find_memory_ids(prefix, user_id=user)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    if not matches:
+        whose = f" of user {user!r}" if user else ""
+        raise CommandError(f"no memory{whose} with id {prefix!r}")
+    if len(matches) > 1 and prefix not in matches:
+        raise CommandError(f"{prefix!r} is ambiguous: {', '.join(matches)}")
+    return prefix if prefix in matches else matches[0]
+
+
 def history(args: argparse.Namespace, settings: Settings) -> int:
+    """Superseded as the handler by cli/lifecycle.py's history (which adds recorded and stated
+    times and resolves the id through ``resolve_memory_id``); kept for callers of this module."""
     with Memstream(existing_store(settings), with_vectors=False) as ms:
-        try:
-            matches = ms.find_memory_ids(args.memory_id, user_id=args.user)
-        except ValueError as e:
-            raise CommandError(str(e)) from None
-        if not matches:
-            whose = f" of user {args.user!r}" if args.user else ""
-            raise CommandError(f"no memory{whose} with id {args.memory_id!r}")
-        if len(matches) > 1 and args.memory_id not in matches:
-            raise CommandError(f"{args.memory_id!r} is ambiguous: {', '.join(matches)}")
-        memory_id = args.memory_id if args.memory_id in matches else matches[0]
+        memory_id = resolve_memory_id(ms, args.memory_id, args.user)
         versions = ms.history(memory_id)
     if args.json:
         emit_json({"memory_id": memory_id, "versions": versions})

@@ -23,9 +23,13 @@ class MemoryKind(str, Enum):
 
 
 class Stage(str, Enum):
+    """What made a version: one of the three stages, or the user asking directly (archive or
+    correction through the API). Versions recorded before ``user`` existed say ``fine``."""
+
     FAST = "fast"
     FINE = "fine"
     OFFLINE = "offline"
+    USER = "user"
 
 
 class Status(str, Enum):

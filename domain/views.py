@@ -39,7 +39,7 @@ class MemoryView(BaseModel):
     confidence: float = 1.0
     tags: list[str] = Field(default_factory=list)
     sources: list[SourceView] = Field(default_factory=list)
-    stage: Literal["fast", "fine", "offline"]
+    stage: Literal["fast", "fine", "offline", "user"]
     status: Literal["active", "archived"]
     created_at: datetime
     updated_at: datetime

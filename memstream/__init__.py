@@ -34,6 +34,14 @@ class Memstream:
         self.settings = settings
         self.runtime = build_runtime(settings, with_vectors=with_vectors)
 
+    @classmethod
+    def over(cls, runtime: Any, settings: Settings) -> "Memstream":
+        """The same use cases over a runtime someone else built and will close (a worker's:
+        streams/control.py forgets through it). ``settings``: as given to ``build_runtime``."""
+        ms = cls.__new__(cls)
+        ms.settings, ms.runtime = settings, runtime
+        return ms
+
     # ------------------------------------------------------------------ writes
 
     def add(self, envelope: Mapping[str, Any] | Sequence[Mapping[str, Any]] | InputEnvelope, *,

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from domain.envelope import InputEnvelope, KnowledgeDocument
-from streams.payloads import DeadLetterRecord, FineRequest, MemoryEventRecord
+from streams.payloads import DeadLetterRecord, FineRequest, ForgetCommand, MemoryEventRecord
 
 TOPIC_PAYLOADS: dict[str, type[BaseModel]] = {
     "messages": InputEnvelope,
@@ -20,6 +20,7 @@ TOPIC_PAYLOADS: dict[str, type[BaseModel]] = {
     "fine": FineRequest,
     "memory-events": MemoryEventRecord,
     "deadletters": DeadLetterRecord,
+    "control": ForgetCommand,
 }
 
 DEFAULT_DIR = Path(__file__).resolve().parent

@@ -7,8 +7,9 @@ payload; ``schemas/`` holds their generated JSON Schemas.
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.views import MemoryView
 
@@ -28,7 +29,9 @@ class FineRequest(BaseModel):
 
 
 class MemoryEventRecord(BaseModel):
-    """One domain event of a memory, published from the event store (the outbox)."""
+    """One domain event of a memory, published from the event store (the outbox), keyed by
+    memory_id. A forgotten memory gets a tombstone instead: a record with key = memory_id and
+    a null value, after which a consumer drops its copy of that memory (streams/outbox.py)."""
 
     event_id: str = Field(description="stable id of this event, `MEMORY_ID:VERSION`: the same on a "
                           "re-send after a crash, so a consumer drops duplicates by it")
@@ -52,7 +55,7 @@ class DeadLetterRecord(BaseModel):
     partition: int
     offset: int
     key: str | None
-    stage: Literal["fast", "fine", "knowledge"]
+    stage: Literal["fast", "fine", "knowledge", "control"]
     error_type: Literal["invalid_record", "processing_error"]
     reason: str
     size: int
@@ -64,3 +67,26 @@ class DeadLetterRecord(BaseModel):
     resubmissions: int
     recorded_at: str
     failed_at: str
+
+
+class ForgetCommand(BaseModel):
+    """Forget a user, or one memory of the user (every version), as ``memstream forget`` does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: Literal["forget"]
+    user_id: str = Field(min_length=1, max_length=256)
+    memory_id: str | None = Field(default=None, description="a full Memory ID (no prefix); null: the whole user")
+    reason: str = Field(default="erasure request", max_length=500,
+                        description="kept in the audit trail; must not contain the content being forgotten")
+    request_id: str | None = Field(default=None, max_length=256, description="the caller's reference, logged")
+
+    @field_validator("memory_id")
+    @classmethod
+    def _full_uuid(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                return str(UUID(value))
+            except ValueError:
+                raise ValueError("must be a full Memory ID (a UUID)") from None
+        return value

@@ -21,6 +21,7 @@ from typing import Iterable, Mapping, Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 __all__ = [
+    "CONTROL",
     "DEADLETTERS",
     "FINE",
     "KNOWLEDGE",
@@ -39,6 +40,7 @@ KNOWLEDGE = "memstream.knowledge"
 FINE = "memstream.fine"
 MEMORY_EVENTS = "memstream.memory-events"
 DEADLETTERS = "memstream.deadletters"
+CONTROL = "memstream.control"
 
 DEFAULT_PARTITIONS = 4
 DEFAULT_DEADLETTER_PARTITIONS = 1
@@ -85,9 +87,11 @@ def default_topic_specs(
         TopicSpec(f"{prefix}.messages", partitions, "user_id", "input envelopes from assistants"),
         TopicSpec(f"{prefix}.knowledge", partitions, "kb_id/doc_id", "knowledge documents"),
         TopicSpec(f"{prefix}.fine", partitions, "user_id", "internal fast->fine hand-off"),
-        TopicSpec(f"{prefix}.memory-events", partitions, "user_id", "every domain event, out"),
+        TopicSpec(f"{prefix}.memory-events", partitions, "memory_id",
+                  "every memory event, out; a null value (tombstone) for each forgotten memory"),
         TopicSpec(f"{prefix}.offline", partitions, "user_id", "user-changed marks for the Offline stage"),
         TopicSpec(f"{prefix}.deadletters", deadletter_partitions, None, "failed records"),
+        TopicSpec(f"{prefix}.control", partitions, "user_id", "operator commands: forget (streams/control.py)"),
     ]
 
 

@@ -172,6 +172,7 @@ def test_delete_memory_archives_with_reason_user_request(base):
         assert memory["id"] not in ids
         last = c.get(f"/v1/memories/{memory['id']}/history").json()["data"][-1]
         assert last["status"] == "archived" and last["reason"] == "user_request" and last["decided_by"] == "user"
+        assert last["stage"] == "user"  # what made it: the user asked, not the Fine stage
         again = c.post("/delete/memory", json={"user_id": "del-user", "memory_ids": [memory["id"]]}).json()["data"]
         assert again == {"deleted": [], "not_found": [memory["id"]]}
         add(c, "del-user", "I am allergic to peanuts and my locker code is 4471.")
@@ -196,6 +197,7 @@ def test_feedback_revises_a_memory_or_is_ingested_as_words(base):
         assert r.status_code == 200 and r.json()["data"]["memory_id"] == memory["id"]
         current = c.get(f"/v1/memories/{memory['id']}").json()["data"]
         assert current["content"] == "The user lives in Lyon." and current["reason"] == "feedback"
+        assert current["stage"] == "user" and current["decided_by"] == "user"
         assert current["version"] == memory["version"] + 1
         hits = c.post("/search/memory", json={"user_id": "fb-user", "query": "Lyon"}).json()["data"]
         assert any("Lyon" in m["memory_value"] for m in hits["memory_detail_list"])

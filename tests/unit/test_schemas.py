@@ -20,7 +20,8 @@ def test_check_notices_drift(tmp_path):
 
 
 def test_every_topic_has_a_schema_that_requires_its_keys():
-    assert set(TOPIC_PAYLOADS) == {"messages", "knowledge", "fine", "memory-events", "deadletters"}
+    assert set(TOPIC_PAYLOADS) == {"messages", "knowledge", "fine", "memory-events", "deadletters",
+                                   "control"}
     messages = json.loads(render("messages", TOPIC_PAYLOADS["messages"]))
     assert set(messages["required"]) == {"user_id", "messages"}
     assert (DEFAULT_DIR / "memory-events.schema.json").exists()
