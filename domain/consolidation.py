@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
@@ -99,6 +99,10 @@ class _Working:
         )
 
 
+_UNPLACED: Any = object()
+"""``_apply``'s answer for a candidate that became no memory and revised none."""
+
+
 class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
@@ -124,16 +128,32 @@ class Consolidator:
         """Decisions, plus which existing memories already hold what a message said
         (a duplicate, or a statement governance let lose): that message's episode is
         superseded by those memories even though they did not change."""
+        decisions, links, _ = self.decide_with_coverage(candidates, existing, messages)
+        return decisions, links
+
+    def decide_with_coverage(
+        self,
+        candidates: Sequence[Candidate],
+        existing: Sequence[ExistingMemory],
+        messages: Sequence[WindowMessage],
+    ) -> tuple[list[Decision], dict[str, tuple[str, ...]], frozenset[str]]:
+        """As ``decide_with_links``, plus the messages part of which became no memory at all
+        (a statement that may only revise found nothing to revise): their episodes are only
+        partly represented and must stay searchable."""
         by_id = {m.message_id: m for m in messages}
         working = self._working(existing)
         links: dict[str, set[str]] = {}
+        unplaced: set[str] = set()
         for cand in candidates:
             holder = self._apply(cand, working, self._incoming(cand, by_id))
+            if holder is _UNPLACED:
+                unplaced.update(cand.source_message_ids[:1])
+                continue
             if holder is not None and holder.existing is not None:
                 for message_id in cand.source_message_ids:
                     links.setdefault(message_id, set()).add(holder.existing.memory_id)
         decisions = [w.to_decision() for w in working if w.changed and not (w.archived and w.existing is None)]
-        return decisions, {m: tuple(sorted(ids)) for m, ids in links.items()}
+        return decisions, {m: tuple(sorted(ids)) for m, ids in links.items()}, frozenset(unplaced)
 
     @staticmethod
     def _working(existing: Sequence[ExistingMemory]) -> list[_Working]:
@@ -197,8 +217,10 @@ class Consolidator:
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
         for w in working:
-            if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject:
-                continue
+            if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject \
+                    or None not in (w.attributes.get("speaker"), a.get("speaker")) \
+                    and w.attributes.get("speaker") != a.get("speaker"):
+                continue  # another person's statement (a relative, or another named speaker)
             for slot, clause in (w.slots or {w.key: w.content}).items():
                 if slot in w.batch_slots:
                     continue  # said in this same batch: statements of one message do not revise each other
@@ -233,7 +255,7 @@ class Consolidator:
         """Apply one candidate; returns the memory that already held it when nothing changed."""
         target, replaced = self._target(cand, working)
         if target is None and cand.attributes.get("revise_only"):
-            return None  # a statement without the user as subject only revises what it is clearly about
+            return _UNPLACED  # a statement without the user as subject only revises what it is clearly about
         if target is None:
             created = self._new(cand)
             if incoming.chat_time and cand.kind != MemoryKind.TOOL.value:

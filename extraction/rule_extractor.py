@@ -35,10 +35,12 @@ class RuleBasedExtractor:
         found = self.finder.find(request.messages)
         tools, tools_covered = tool_candidates(request.messages)
         candidates = list(found.candidates) + tools
-        decisions, held_by = self.consolidator.decide_with_links(candidates, request.existing, request.messages)
+        decisions, held_by, unplaced = self.consolidator.decide_with_coverage(
+            candidates, request.existing, request.messages)
         return Extraction(
             decisions=tuple(decisions),
             held_by=held_by,
-            covered_message_ids=found.covered_message_ids | tools_covered,
+            # a message part of which became no memory is only partly represented: its episode stays
+            covered_message_ids=(found.covered_message_ids - unplaced) | tools_covered,
             decided_by=f"{self.name}+{self.policy.name}",
         )

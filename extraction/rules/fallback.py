@@ -111,6 +111,27 @@ def _resolve_dates(s: Sentence, text: str, start: int) -> str:
     return "".join(out) + text[pos:]
 
 
+_SPEAKER = re.compile(r"^[^\W\d_][\w .'-]{0,40}$")
+
+
+def speaker_name(name: str | None) -> str | None:
+    """A message's speaker name fit to stand as a sentence's subject (else None)."""
+    name = (name or "").strip()
+    return name if name and _SPEAKER.match(name) else None
+
+
+def named(content: str, speaker: str, lang: str) -> str:
+    """"The user went hiking" -> "Caroline went hiking" when the message names its speaker.
+
+    Why: one conversation can hold several speakers under one user id (LoCoMo's two
+    friends, a family account); "the user" would make their facts indistinguishable and
+    lose the name a question asks about ("What did Melanie paint?")."""
+    if lang == "zh":
+        return content.replace("用户的", f"{speaker}的").replace("用户一家", f"{speaker}一家").replace("用户", speaker)
+    content = re.sub(r"\b[Tt]he user's\b", f"{speaker}'s", content)
+    return re.sub(r"\b[Tt]he user\b", speaker, content)
+
+
 def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Found | None:
     """The third-person fact for sentence ``s``, or None when it should stay an episode."""
     raw = s.text.strip()

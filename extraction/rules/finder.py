@@ -24,12 +24,14 @@ from extraction.rules.filler import assistant_says_nothing_about_user, is_filler
 from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
 from extraction.rules.sentences import split_sentences
-from extraction.rules.fallback import fallback
+from extraction.rules.fallback import fallback, named, speaker_name
 from extraction.rules.annotate import annotate, group_of
 
 ZH_RULES = favourites.RULES + health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:] + changes.RULES
 EN_RULES = favourites.RULES + health_learning_location.EN_RULES + en_life.RULES + en.RULES + en_plans.RULES[:1] + en_prefs.RULES + en_plans.RULES[1:] + changes.RULES
 ADDITIVE = ("food.like", "food.dislike", "family.children")
+NAMED_GROUPS = ("profile", "work")
+"""Memories rendered from their slots (``domain.consolidation.GROUPS``): never renamed per speaker."""
 MAX_CHARS = 4000
 """Longer messages (pasted documents) are only read this far and are never covered."""
 
@@ -92,6 +94,7 @@ class RuleCandidateFinder:
             fs = self._with_fallback(s, fs)
             self._attach_dates(s, fs)
             annotate(s, fs)
+            self._name_speaker(fs, m.name, s_lang)
             for f in fs:
                 f.shifted(start)
                 f.message_id = m.message_id
@@ -112,6 +115,24 @@ class RuleCandidateFinder:
         if fs and f.attributes.get("family") not in ("work", "residence"):
             return fs
         return [f]
+
+    @staticmethod
+    def _name_speaker(fs: list[Found], name: str | None, lang: str) -> None:
+        """A message that names its speaker: that name, not "the user", is the subject of its
+        standalone facts (events, fallback facts), whose slots are then the speaker's own.
+
+        Why: several speakers can share one user id (LoCoMo's pairs of friends); as "the user"
+        their facts lose the name a question asks about and revise each other's slots. Grouped
+        memories (the profile, work) are rendered from their slots and keep their wording."""
+        speaker = speaker_name(name)
+        if speaker is None:
+            return
+        for f in fs:
+            if (f.group or group_of(f.slot)) in NAMED_GROUPS or f.kind not in ("fact", "preference"):
+                continue
+            f.content = named(f.content or content_of(f.clause, lang), speaker, lang)
+            f.slot = f"{f.slot}.{slugify(speaker) or 'speaker'}"
+            f.attributes["speaker"] = speaker
 
     @staticmethod
     def _attach_dates(s: Sentence, fs: list[Found]) -> None:
