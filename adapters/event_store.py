@@ -25,6 +25,7 @@ from eventsourcing.utils import Environment, get_topic
 
 from adapters.encryption import SealingMapper, sealed_user
 from adapters.keys import KeyStore, PostgresKeyStore, SQLiteKeyStore
+from adapters.disk_space import DiskSpaceGuard
 from adapters.recorders import PostgresBatchProcessRecorder, SQLiteBatchProcessRecorder
 from adapters.sqlite_sync import use_synchronous
 from application.memory_app import MemoryApplication
@@ -60,6 +61,14 @@ class SQLiteStoreFactory(SQLiteFactory):
 
     def mapper(self, transcoder: Any = None, mapper_class: Any = None) -> Any:
         return _sealing_mapper(self, transcoder, mapper_class)
+
+    def process_recorder(self) -> Any:
+        """The recorder, refusing writes while the data dir's volume is nearly full."""
+        recorder = super().process_recorder()
+        name = self.env.get("SQLITE_DBNAME") or ":memory:"
+        if name != ":memory:" and "mode=memory" not in name and isinstance(recorder, SQLiteBatchProcessRecorder):
+            recorder.space = DiskSpaceGuard(Path(name).parent)
+        return recorder
 
 
 class PostgresStoreFactory(PostgresFactory):

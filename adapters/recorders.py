@@ -30,6 +30,14 @@ def _more(kwargs: dict[str, Any]) -> Sequence[Tracking]:
 
 
 class SQLiteBatchProcessRecorder(SQLiteProcessRecorder):
+    space: Any = None
+    """A ``DiskSpaceGuard`` (adapters/disk_space.py) checked before each write, when set."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if self.space is not None:
+            self.space.check()  # raises DiskFullError before anything is written
+        return super().insert_events(stored_events, **kwargs)
+
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         for tracking in _more(kwargs):

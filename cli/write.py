@@ -15,6 +15,7 @@ from application.settings import Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
 from cli.main import EXIT_REJECTED, CommandError, check_broker, hold_data_dir
 from cli.render import emit_json
+from adapters.disk_space import is_disk_full, mark_refine_pending, take_refine_pending
 
 MEMSTREAM_FILES = {"events.sqlite", ".lock", ".memstream-demo"}
 """Names that show a directory is a memstream data dir (events.sqlite unless the event
@@ -67,6 +68,15 @@ def _ingest_in_process(settings: Settings, path: Any, model: type, quiet: bool) 
     runtime = build_runtime(settings)
     total = count_lines(path)
     try:
+        if take_refine_pending(settings.data_dir):  # a full disk stopped the last run (adapters/disk_space.py)
+            try:
+                for raw in runtime.store.unrefined_inputs():
+                    runtime.service.refine(raw.event_id)
+            except OSError as e:
+                if not is_disk_full(e):
+                    raise
+                mark_refine_pending(settings.data_dir)
+                raise CommandError(f"{e.strerror}; inputs stored by an earlier run are refined once there is space") from e
         with tqdm(total=total, unit="line", disable=quiet or None, file=sys.stderr) as bar:
             for number, item in read_jsonl(path, model):
                 bar.update(1)
@@ -80,6 +90,11 @@ def _ingest_in_process(settings: Settings, path: Any, model: type, quiet: bool) 
                         else runtime.service.ingest(item)
                     )
                 except Exception as e:  # noqa: BLE001 - one bad record must not stop the file
+                    if is_disk_full(e):  # stops the file: every later line would fail the same way
+                        mark_refine_pending(settings.data_dir)
+                        raise CommandError(f"{path}:{number}: {e.strerror if isinstance(e, OSError) else e}; "
+                                           f"{counts['accepted']} lines before it are stored, run the file again "
+                                           "once there is space (stored lines are recognised)") from e
                     rejected.append({"line": number, "reason": f"processing failed: {e!r}"})
                     continue
                 counts["accepted"] += 1

@@ -21,6 +21,7 @@ import faust
 
 from memstream.bootstrap import Runtime
 from application.settings import Settings
+from adapters.disk_space import is_disk_full
 from streams.failures import AttemptLog, RecordFailed
 from streams.handlers import Record, RecordHandler
 from streams.broker_watch import TopicKeeper, forbid_topic_auto_creation
@@ -37,6 +38,7 @@ streams/projection_loop.py. offline = the Offline stage's sweeps (streams/offlin
 HANDLE_ATTEMPTS = 5
 BATCH_MAX = 200  # records per take; the Fast stage writes a take in one transaction
 BATCH_WITHIN = 0.005  # seconds to wait for a batch to fill: bounds the added latency
+DISK_FULL_WAIT = 1.0  # seconds between retries while the data dir's disk is full
 EXIT_REDELIVER = 75  # EX_TEMPFAIL: a supervisor should restart the worker
 
 
@@ -106,10 +108,14 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
         A record that keeps failing the same way is dead-lettered after
         ``MEMSTREAM_MAX_ATTEMPTS`` (counted across restarts) and the rest goes on; when
         even that cannot be written, the worker exits so the records are redelivered.
+        A full disk (adapters/disk_space.py) counts against no record: the batch waits
+        for space and is retried, so nothing is dead-lettered or half-done for it.
         """
         records = [Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value) for e in events]
         keys = [AttemptLog.key(r.topic, r.partition, r.offset) for r in records]
-        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+        attempt, waiting_for_space = 0, False
+        while attempt < HANDLE_ATTEMPTS:
+            attempt += 1
             try:
                 handled = await lane(stage)(method, records)
                 for item in handled:
@@ -117,7 +123,21 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
                         await outputs[out.topic].send(key=out.key, value=out.value)
                 attempts.succeeded(keys)
                 return
-            except RecordFailed as failure:
+            except Exception as e:  # noqa: BLE001 - a full disk is nobody's record: wait for space
+                if not is_disk_full(e):
+                    if not isinstance(e, RecordFailed):
+                        log.exception("%d records from %s failed (attempt %d/%d)", len(records), records[0].topic,
+                                      attempt, HANDLE_ATTEMPTS)
+                        await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+                        continue
+                    failure = e
+                else:
+                    if not waiting_for_space:
+                        log.error("%s: waiting for space, then %d records from %s are retried", e,
+                                  len(records), records[0].topic)
+                    waiting_for_space, attempt = True, attempt - 1
+                    await asyncio.sleep(DISK_FULL_WAIT)
+                    continue
                 r = failure.record
                 count = attempts.failed(AttemptLog.key(r.topic, r.partition, r.offset), failure.args[0])
                 log.error("%s[%d]@%d failed (%d/%d): %s", r.topic, r.partition, r.offset, count,
@@ -130,9 +150,6 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
                         continue  # the others of the batch go on at once
                     except Exception:  # noqa: BLE001 - the store itself is down: retry below
                         log.exception("could not dead-letter %s[%d]@%d", r.topic, r.partition, r.offset)
-            except Exception:  # noqa: BLE001
-                log.exception("%d records from %s failed (attempt %d/%d)", len(records), records[0].topic,
-                              attempt, HANDLE_ATTEMPTS)
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         log.critical("giving up on %s[%d]@%d: exiting so it is redelivered",
                      records[0].topic, records[0].partition, records[0].offset)
