@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         description="a record whose processing fails the same way this many times (across retries "
         "and restarts) becomes a dead letter, and the stream goes on",
     )
+    min_free_mb: float = Field(
+        default=64, ge=0,
+        description="event-store writes stop with 'disk full' while the data dir's volume has less free "
+        "(MB): room for the vector index's 32 MB page files (adapters/disk_space.py); 0 disables the check",
+    )
     context_messages: int = Field(
         default=6, ge=0, description="earlier messages shown to the Fine stage as context"
     )
