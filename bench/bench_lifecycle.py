@@ -9,6 +9,11 @@
    (the real Fast and Fine stages with the rule extractor).
 
     python -m bench.bench_lifecycle [--events 10000] [--forget 10000] [--envelopes 400]
+
+``--index-probe POINTS`` instead asks whether the embedded index could forget a user by a
+point delete rather than the shard rewrite ``EdgeVectorIndex.purge`` does: the same shard
+(one user in ten forgotten) is purged both ways, timed, and every file is scanned for the
+forgotten content after each step (bench/results/lifecycle_index_probe.json; docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -104,13 +109,89 @@ def bench_reprocess(root: Path, envelopes: int) -> dict[str, Any]:
             "users_with_differences": len(diffs)}
 
 
+def index_probe(root: Path, points: int, dim: int = 64) -> dict[str, Any]:
+    """Shard rewrite (what forgetting does) against the engine's delete + vacuum, same data."""
+    import os
+    import random
+    import shutil
+
+    import qdrant_edge as qe
+
+    from domain.ports import IndexPoint
+    from projections.vector_index.edge import EdgeVectorIndex, VECTOR
+
+    secret = b"Quokkazebra7342"
+    rng = random.Random(7)
+    batch = []
+    for i in range(points):
+        user = "forget-me" if i % 10 == 0 else f"user-{i % 97:03d}"
+        text = f"note {i} {secret.decode()}" if user == "forget-me" else f"note {i} of {user}"
+        view = {"memory_id": f"{i:08x}-0000-4000-8000-000000000000", "version": 1, "user_id": user,
+                "kind": "fact", "key": f"k.{i}", "content": text, "status": "active", "tags": []}
+        batch.append(IndexPoint(memory_id=view["memory_id"], version=1, user_id=user, kind="fact", key=view["key"],
+                                vector=[rng.random() for _ in range(dim)], payload=view))
+    gone = [p.memory_id for p in batch if p.user_id == "forget-me"]
+
+    def holding(path: Path) -> list[str]:
+        return sorted(os.path.relpath(Path(d) / f, path) for d, _, fs in os.walk(path) for f in fs
+                      if secret in (Path(d) / f).read_bytes())
+
+    def build(path: Path) -> EdgeVectorIndex:
+        index = EdgeVectorIndex(path, dim, fresh=True)
+        for start in range(0, len(batch), 1000):
+            index.upsert(batch[start:start + 1000])
+        index.flush()
+        index.optimize()
+        return index
+
+    out: dict[str, Any] = {"points": points, "forgotten_points": len(gone), "dim": dim}
+    index = build(root / "rewrite")
+    t = time.perf_counter()
+    removed = index.purge(gone)
+    index.flush()
+    out["rewrite"] = {"seconds": round(time.perf_counter() - t, 3), "removed": removed,
+                      "files_with_content": holding(root / "rewrite")}
+    index.close()
+
+    index = build(root / "delete")
+    config = index._config()  # noqa: SLF001 - the probe reopens the shard with a vacuuming optimizer
+    index.close()
+    shard_dir = root / "delete" / "shard"
+    vacuum = qe.EdgeOptimizersConfig(deleted_threshold=0.0001, vacuum_min_vector_number=1)
+    shard = qe.EdgeShard.load(str(shard_dir), qe.EdgeConfig(
+        vectors={VECTOR: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        payload_memory=config.payload_memory, optimizers=vacuum))
+    t = time.perf_counter()
+    shard.update(qe.UpdateOperation.delete_points(gone))
+    shard.flush()
+    steps = {"delete_flush": {"seconds": round(time.perf_counter() - t, 3), "files_with_content": holding(shard_dir)}}
+    t = time.perf_counter()
+    shard.optimize()
+    shard.flush()
+    steps["vacuum_optimize"] = {"seconds": round(time.perf_counter() - t, 3), "files_with_content": holding(shard_dir)}
+    shard.close()
+    steps["closed"] = {"files_with_content": holding(shard_dir)}
+    out["point_delete"] = steps
+    shutil.rmtree(root / "rewrite", ignore_errors=True)
+    shutil.rmtree(root / "delete", ignore_errors=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--forget", type=int, default=10_000)
     parser.add_argument("--envelopes", type=int, default=400)
     parser.add_argument("--name", default="lifecycle")
+    parser.add_argument("--index-probe", type=int, metavar="POINTS", help="only the index purge probe")
     args = parser.parse_args()
+    if args.index_probe:
+        with tempfile.TemporaryDirectory() as tmp:
+            probe = index_probe(Path(tmp), args.index_probe)
+        probe["command"] = f"python -m bench.bench_lifecycle --index-probe {args.index_probe}"
+        print(probe)
+        print(write_result("lifecycle_index_probe", probe))
+        return
     result: dict[str, Any] = {"command": "python -m bench.bench_lifecycle " + " ".join(
         f"--{k} {v}" for k, v in vars(args).items() if k != "name")}
     with tempfile.TemporaryDirectory() as tmp:
