@@ -21,7 +21,6 @@ from application.fine_stage import FineStage
 from application.memory_app import MemoryApplication
 from application.service import MemoryService
 from application.settings import Settings
-from application.similarity import EmbeddingSimilarity
 from domain.consolidation import Similar
 from domain.extraction import Extractor
 from domain.governance import policy_from_name
@@ -61,22 +60,68 @@ class Lazy(Generic[T]):
         self._value = value
 
 
+class ConfigurationError(ValueError):
+    """A setting the user must change; the CLI shows it as "invalid configuration: ..."."""
+
+
+def check_extractor_settings(settings: Settings):  # -> GovernancePolicy
+    """The extractor's configuration errors, at start-up rather than on the first message:
+    an unknown MEMSTREAM_EXTRACTOR, an unknown governance policy, a missing API key.
+    Returns the governance policy."""
+    from importlib.metadata import entry_points  # custom governance rules, loaded only when named
+
+    if settings.extractor not in ("rules", "auto", "anthropic"):
+        raise ConfigurationError(f"MEMSTREAM_EXTRACTOR={settings.extractor!r}: choose rules, anthropic or auto")
+    rules = {ep.name: ep.load for ep in entry_points(group="memstream.rules")}
+    try:
+        policy = policy_from_name(settings.governance, rules)
+    except ValueError as e:
+        raise ConfigurationError(f"MEMSTREAM_GOVERNANCE: {e}") from None
+    if settings.extractor == "anthropic" and not os.environ.get("ANTHROPIC_API_KEY", "").strip():
+        raise ConfigurationError("ANTHROPIC_API_KEY is not set: the Anthropic extractor needs an API key "
+                                 "(or set MEMSTREAM_EXTRACTOR=rules to use the offline extractor)")
+    return policy
+
+
 def build_extractor(settings: Settings, similar: Similar | None = None) -> Extractor:
     from extraction.rule_extractor import RuleBasedExtractor
 
-    from importlib.metadata import entry_points  # custom governance rules, loaded only when named
-
-    rules = {ep.name: ep.load for ep in entry_points(group="memstream.rules")}
-    policy = policy_from_name(settings.governance, rules)
+    rules = RuleBasedExtractor(policy=check_extractor_settings(settings), similar=similar)
     choice = settings.extractor
-    if choice not in ("rules", "auto", "anthropic"):
-        raise ValueError(f"MEMSTREAM_EXTRACTOR={choice!r}: choose rules, anthropic or auto")
-    rules = RuleBasedExtractor(policy=policy, similar=similar)
     if choice == "rules" or (choice == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
         return rules
     from extraction.anthropic_config import build_anthropic_extractor
 
     return build_anthropic_extractor(settings, fallback=rules)
+
+
+class LazyExtractor:
+    """The Fine stage's extractor, built on its first use: the rule extractor compiles its
+    patterns in about 0.5 s, and read commands (``memories``, ``search``) never extract.
+    Its configuration is checked at once (``check_extractor_settings``). Its paraphrase
+    matching uses ``embedder`` (itself built only when a match needs it)."""
+
+    def __init__(self, settings: Settings, embedder: Lazy[Embedder]) -> None:
+        check_extractor_settings(settings)
+
+        def build() -> Extractor:
+            from application.similarity import EmbeddingSimilarity  # numpy: not for reads of the timeline
+
+            return build_extractor(settings, EmbeddingSimilarity(embedder))
+
+        self._part: Lazy[Extractor] = Lazy(build)
+
+    @property
+    def built(self) -> bool:
+        return self._part.built
+
+    def extract(self, request):  # type: ignore[no-untyped-def]
+        return self._part().extract(request)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        if name.startswith("__") or name == "_part":
+            raise AttributeError(name)
+        return getattr(self._part(), name)  # name, policy, fallback, client, ...
 
 
 def build_reviewer(settings: Settings, extractor: Extractor) -> MemoryReviewer | None:
@@ -182,7 +227,7 @@ def build_runtime(
     timeline = open_timeline(store)
     embedder = open_embedder_lazily(settings)
     read_side = open_read_side_lazily(settings, timeline, embedder)
-    fine = FineStage(store, extractor or build_extractor(settings, EmbeddingSimilarity(embedder)),
+    fine = FineStage(store, extractor or LazyExtractor(settings, embedder),
                      settings.context_messages)
     service = MemoryService(store, fine, settings.chunk_chars, settings.chunk_overlap)
     runtime = Runtime(settings, store, service, timeline, embedder, read_side, with_vectors)

@@ -10,12 +10,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from domain.ports import VectorIndex
 from projections.vector_index.edge import EdgeVectorIndex
-from projections.vector_index.qdrant_server import QdrantClientIndex
+
+if TYPE_CHECKING:
+    from projections.vector_index.qdrant_server import QdrantClientIndex
 
 __all__ = ["EdgeVectorIndex", "QdrantClientIndex", "open_vector_index"]
+
+
+def __getattr__(name: str) -> Any:
+    """``QdrantClientIndex`` on first use: qdrant-client costs 1.5 s of imports, and the
+    default embedded index (every CLI search) never needs it."""
+    if name == "QdrantClientIndex":
+        from projections.vector_index.qdrant_server import QdrantClientIndex
+
+        return QdrantClientIndex
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_vector_index(
@@ -31,6 +44,8 @@ def open_vector_index(
     if not url:
         return EdgeVectorIndex(Path(path), dim, fresh=fresh)
     from qdrant_client import QdrantClient
+
+    from projections.vector_index.qdrant_server import QdrantClientIndex
 
     if url == "local":
         Path(path).mkdir(parents=True, exist_ok=True)
