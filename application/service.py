@@ -167,13 +167,15 @@ class MemoryService:
             return result
         raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
 
-    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking) -> list[RefineResult]:
+    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking,
+                     user_ids: Sequence[str | None] | None = None) -> list[RefineResult]:
         """Fine stage for inputs of *distinct users* in one transaction, one position.
 
         Distinct users keep the plans independent (each reads its own directory and
         memories). Raises on any conflict or error; the caller then goes one by one.
         """
-        raws = [self._raw_input(e) for e, _ in items]
+        users = list(user_ids) if user_ids is not None else [None] * len(items)
+        raws = [self._raw_input(e, u) for (e, _), u in zip(items, users)]
         if len({raw.user_id for raw in raws}) != len(raws):
             raise ValueError("refine_batch needs inputs of distinct users")
         pending: list[Aggregate] = []

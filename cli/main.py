@@ -72,10 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", "cli.write:ingest", "process (no broker) or publish (broker) a JSONL file of envelopes")
     p.add_argument("file", type=Path)
-    p.add_argument("--knowledge", action="store_true", help="the file holds knowledge documents")
+    p.add_argument("--knowledge", action="store_true",
+                   help="knowledge documents: a JSONL file of them, or .md/.txt files (a file or a directory, one "
+                        "document per file; needs --kb)")
+    p.add_argument("--kb", metavar="ID", help="with --knowledge and .md/.txt files: the knowledge base they belong to")
 
-    p = add("memories", "cli.read:memories", "a user's current memories")
-    p.add_argument("--user", required=True)
+    p = add("memories", "cli.read:memories", "a user's current memories, or a knowledge base's chunks (--kb)")
+    p.add_argument("--user", help="whose memories (required unless --kb is given)")
+    p.add_argument("--kb", action="append", default=[], metavar="ID", help="a knowledge base's chunks (repeatable)")
     p.add_argument("--all", action="store_true", help="include archived memories")
     p.add_argument("--kind", action="append", default=[], choices=KINDS, help="only this kind (repeatable)")
 
@@ -85,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("search", "cli.read:search", "search a user's current memories")
     p.add_argument("query", nargs="?")
-    p.add_argument("--user", help="whose memories (required unless --queries lines carry user)")
+    p.add_argument("--user", help="whose memories (required unless --kb is given or --queries lines carry user)")
+    p.add_argument("--kb", action="append", default=[], metavar="ID",
+                   help="also search this knowledge base (repeatable); results say where they came from")
     p.add_argument("--queries", type=Path, help='JSONL of {"id": ..., "query": ...[, "user": ...]}')
     p.add_argument("--any-user", action="store_true",
                    help="operators: let --queries lines name a user other than --user")

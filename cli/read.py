@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from application.settings import Settings
-from cli.main import EXIT_REJECTED, CommandError, hold_data_dir
+from cli.main import EXIT_REJECTED, EXIT_USAGE, CommandError, hold_data_dir
 from cli.render import emit_json, print_history, print_memories
 from memstream import Memstream
 
@@ -25,13 +25,38 @@ def existing_store(settings: Settings) -> Settings:
 
 
 def memories(args: argparse.Namespace, settings: Settings) -> int:
+    kb_ids = _user_or_kb(args)
     with Memstream(existing_store(settings), with_vectors=False) as ms:
-        views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind)
+        views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind, kb_ids=kb_ids)
     if args.json:
-        emit_json({"user_id": args.user, "memories": views})
-    elif not print_memories(views):
-        print(f"no memories for user {args.user!r}")
+        emit_json({"user_id": args.user, **({"kb_ids": kb_ids} if kb_ids else {}), "memories": views})
+    elif not print_labelled(views):
+        whose = " and ".join(([f"user {args.user!r}"] if args.user else []) + [f"knowledge base {k!r}" for k in kb_ids])
+        print(f"no memories for {whose}")
     return 0
+
+
+def _user_or_kb(args: argparse.Namespace) -> list[str]:
+    """The --kb ids; a usage error when neither --user nor --kb names whose memories to read."""
+    kb_ids = list(dict.fromkeys(getattr(args, "kb", None) or []))
+    if not args.user and not kb_ids and not getattr(args, "queries", None):
+        print(f"memstream {args.command}: --user or --kb is required (see memstream --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    if any(not k.strip() for k in kb_ids):
+        raise CommandError("--kb needs a knowledge base id")
+    return kb_ids
+
+
+def print_labelled(views: list[dict[str, Any]]) -> int:
+    """Memories as ``print_memories`` shows them, each after its origin when it has one."""
+    from application.knowledge import origin_label
+    from cli.render import memory_line
+
+    if not any("origin" in v for v in views):
+        return print_memories(views)
+    for view in views:
+        print(f"[{origin_label(view['origin'])}] {memory_line(view)}")
+    return len(views)
 
 
 def resolve_memory_id(ms: Memstream, prefix: str, user: str | None) -> str:
@@ -77,14 +102,15 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("give either a QUERY or --queries FILE")
     filters: dict[str, Any] = dict(kinds=args.kind, keys=args.key, tags=args.tag,
                                    since=_moment(args.since, "--since"), until=_moment(args.until, "--until"))
+    kb_ids = _user_or_kb(args)
+    filters["kb_ids"] = kb_ids
     with hold_data_dir(existing_store(settings), "search"), Memstream(settings) as ms:
         if args.query:
-            if not args.user:
-                raise CommandError("--user is required")
             results = ms.search(args.query, user_id=args.user, top_k=args.top_k, **filters)
             if args.json:
-                emit_json({"user_id": args.user, "query": args.query, "results": results})
-            elif not print_memories(results):
+                emit_json({"user_id": args.user, **({"kb_ids": kb_ids} if kb_ids else {}), "query": args.query,
+                           "results": results})
+            elif not print_labelled(results):
                 print("no results")
             return 0
         return _batch(args, ms, filters)
@@ -104,8 +130,8 @@ def _batch(args: argparse.Namespace, ms: Memstream, filters: dict[str, Any]) -> 
             try:
                 item = json.loads(line)
                 query, user = item["query"], item.get("user") or item.get("user_id") or args.user
-                if not isinstance(query, str) or not query.strip() or not user:
-                    raise ValueError("needs a non-empty 'query' and a user (--user or 'user')")
+                if not isinstance(query, str) or not query.strip() or not (user or filters.get("kb_ids")):
+                    raise ValueError("needs a non-empty 'query' and a user (--user or 'user') or --kb")
                 if args.user and user != args.user and not args.any_user:
                     raise ValueError(f"asks for user {user!r} but --user is {args.user!r} "
                                      "(--any-user lets lines name their own user)")

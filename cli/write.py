@@ -15,6 +15,7 @@ from application.settings import Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
 from cli.main import EXIT_REJECTED, CommandError, check_broker, hold_data_dir
 from cli.render import emit_json
+from application.knowledge_files import is_document_file
 from adapters.disk_space import is_disk_full, mark_refine_pending, take_refine_pending
 
 MEMSTREAM_FILES = {"events.sqlite", ".lock", ".memstream-demo"}
@@ -44,6 +45,10 @@ def quiet(args: argparse.Namespace) -> bool:
 def ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not args.file.exists():
         raise CommandError(f"{args.file}: no such file")
+    if args.knowledge and (args.file.is_dir() or is_document_file(args.file)):
+        return _ingest_document_files(args, settings)
+    if getattr(args, "kb", None):
+        raise CommandError("--kb goes with --knowledge and .md/.txt files (a JSONL document names its own kb_id)")
     if args.file.is_dir():
         raise CommandError(f"{args.file} is a directory; give a JSONL file (one envelope per line)")
     model = KnowledgeDocument if args.knowledge else InputEnvelope
@@ -113,6 +118,59 @@ def _ingest_in_process(settings: Settings, path: Any, model: type, quiet: bool) 
     }
 
 
+def _ingest_document_files(args: argparse.Namespace, settings: Settings) -> int:
+    """``ingest --knowledge --kb ID DIR|FILE.md|FILE.txt``: one document per file."""
+    from application.knowledge_files import document_paths, read_documents
+
+    if not args.kb or not args.kb.strip():
+        raise CommandError("give --kb ID: the knowledge base these .md/.txt documents belong to")
+    if args.file.is_dir() and not document_paths(args.file):
+        raise CommandError(f"{args.file} holds no .md, .markdown or .txt files")
+    docs, rejected = [], []
+    for doc_id, item in read_documents(args.file, args.kb.strip()):
+        if isinstance(item, str):
+            rejected.append({"line": doc_id, "reason": item})
+        else:
+            docs.append(item)
+    if settings.kafka_url:
+        import asyncio
+
+        from streams.publish import record_key, record_value, send_all
+        from streams.topics import ensure_topics, topic_specs_for
+
+        check_broker(settings)
+        topic = settings.topic("knowledge")
+        asyncio.run(ensure_topics(settings.kafka_url, topic_specs_for(settings)))
+        published = asyncio.run(send_all(settings.kafka_url, topic, [(record_key(d), record_value(d)) for d in docs]))
+        report: dict[str, Any] = {"mode": "published", "file": str(args.file), "topic": topic,
+                                  "bootstrap": settings.kafka_url, "published": published, "rejected": rejected}
+    else:
+        counts: Counter[str] = Counter()
+        with hold_data_dir(writable_data_dir(settings), "ingest"):
+            runtime = build_runtime(settings)
+            try:
+                for doc in tqdm(docs, unit="doc", disable=quiet(args) or None, file=sys.stderr):
+                    try:
+                        outcome = runtime.service.ingest_document(doc)
+                    except Exception as e:  # noqa: BLE001 - one bad document must not stop the rest
+                        rejected.append({"line": doc.doc_id, "reason": f"processing failed: {e!r}"})
+                        continue
+                    counts["accepted"] += 1
+                    counts["duplicates"] += int(outcome.duplicate)
+                    for name in ("created", "revised", "archived"):
+                        counts[name] += len(getattr(outcome, name))
+            finally:
+                runtime.close()
+        report = {"mode": "in-process", "file": str(args.file), "kb_id": args.kb.strip(),
+                  **{k: counts[k] for k in ("accepted", "duplicates", "episodes", "created", "revised", "archived")},
+                  "rejected": rejected}
+    if args.json:
+        emit_json(report)
+    else:
+        _print_report(report)
+    return EXIT_REJECTED if rejected else 0
+
+
 def _print_report(report: dict[str, Any]) -> None:
     if report["mode"] == "in-process":
         print(
@@ -127,7 +185,8 @@ def _print_report(report: dict[str, Any]) -> None:
             f"at {report['bootstrap']}; {len(report['rejected'])} lines rejected"
         )
     for bad in report["rejected"]:
-        print(f"  line {bad['line']}: {bad['reason']}", file=sys.stderr)
+        where = f"line {bad['line']}" if isinstance(bad["line"], int) else bad["line"]  # a document file's name
+        print(f"  {where}: {bad['reason']}", file=sys.stderr)
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:

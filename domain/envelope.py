@@ -393,17 +393,21 @@ class InputEnvelope(_Model):
 
 
 class KnowledgeDocument(_Model):
-    """A knowledge-base document; a later one with the same (kb_id, doc_id) replaces it.
+    """A knowledge-base document; a later one with the same (kb_id, doc_id) replaces it, and
+    ``{"kb_id", "doc_id", "deleted": true}`` (no text) removes it.
 
     Strings must not contain NUL (U+0000) or lone surrogates; ids must not be blank.
     """
 
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["text"]}, {"required": ["deleted"], "properties": {"deleted": {"const": True}}}]})
     max_record_bytes: ClassVar[int] = MAX_KNOWLEDGE_BYTES
 
     kb_id: Text(MAX_ID_CHARS, 1) = Field(description="not blank")
     doc_id: Text(MAX_ID_CHARS, 1) = Field(description="not blank")
     title: Text(1_000) = Field(default="")
-    text: Text(5_000_000, 1)
+    text: Text(5_000_000) = Field(default="", description="the document; required unless deleted is true")
+    deleted: bool = Field(default=False, description="true: archive every chunk of the document (text is then ignored)")
     updated_at: datetime | None = Field(default=None, description=TIME_DESCRIPTION)
     user_id: Text(MAX_ID_CHARS) | None = Field(
         default=None,
@@ -415,6 +419,12 @@ class KnowledgeDocument(_Model):
     @classmethod
     def _ids(cls, value: str, info: Any) -> str:
         return _non_blank(info.field_name, value)
+
+    @model_validator(mode="after")
+    def _text_unless_deleted(self) -> "KnowledgeDocument":
+        if not self.deleted and not self.text.strip():
+            raise ValueError("a knowledge document needs text (or \"deleted\": true to remove it)")
+        return self
 
     @field_validator("user_id")
     @classmethod

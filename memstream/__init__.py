@@ -73,14 +73,20 @@ class Memstream:
 
     # ------------------------------------------------------------------ reads
 
-    def search(self, query: str, *, user_id: str, top_k: int = 10, kinds: Iterable[str] = (),
+    def search(self, query: str, *, user_id: str | None = None, top_k: int = 10, kinds: Iterable[str] = (),
                keys: Iterable[str] = (), tags: Iterable[str] = (), since: datetime | str | None = None,
                until: datetime | str | None = None, as_of: datetime | str | None = None,
-               valid_at: datetime | str | None = None) -> list[dict[str, Any]]:
+               valid_at: datetime | str | None = None, kb_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
         """The user's current memories that best match ``query``, best first, each with ``score``.
         ``since``/``until`` bound when a memory is about (its latest source's chat_time).
         ``as_of`` / ``valid_at``: search the memories as recorded at, or as stated by, that time
-        (``application/time_travel.py``; ranked in memory, slower than a live search)."""
+        (``application/time_travel.py``; ranked in memory, slower than a live search).
+        ``kb_ids``: search these knowledge bases too (with or without ``user_id``); each result
+        then carries ``origin``, where it came from (``application.knowledge.origin_of``)."""
+        kb_ids = list(dict.fromkeys(kb_ids))
+        if kb_ids or user_id is None:
+            return self._search_sources(query, user_id, kb_ids, top_k=top_k, kinds=kinds, keys=keys, tags=tags,
+                                        since=since, until=until, as_of=as_of, valid_at=valid_at)
         self.runtime.catch_up()
         if as_of or valid_at:
             return self._time_travel().search(
@@ -90,11 +96,46 @@ class Memstream:
             user_id, query, top_k=top_k, kinds=tuple(kinds), keys=tuple(keys), tags=tuple(tags),
             updated_from=_timestamp(since), updated_to=_timestamp(until))
 
-    def memories(self, *, user_id: str, include_archived: bool = False,
+    def _search_sources(self, query: str, user_id: str | None, kb_ids: list[str], *, top_k: int,
+                        **filters: Any) -> list[dict[str, Any]]:
+        """One search per source (the user, each knowledge base), merged best first. Each
+        source's scores are normalised within its own search, so the best hit of every source
+        competes on equal terms: a question answered by the handbook and by the user's own
+        words gets both."""
+        from application.knowledge import kb_space, origin_of
+
+        if user_id is None and not kb_ids:
+            raise ValueError("search needs user_id or kb_ids")
+        owners = ([user_id] if user_id is not None else []) + [kb_space(kb) for kb in kb_ids]
+        merged: list[tuple[float, int, dict[str, Any]]] = []
+        for rank_source, owner in enumerate(owners):
+            for rank, view in enumerate(self.search(query, user_id=owner, top_k=top_k, **filters)):
+                merged.append((-float(view.get("score") or 0.0), rank * len(owners) + rank_source,
+                               {**view, "origin": origin_of(view)}))
+        merged.sort(key=lambda item: item[:2])
+        return [view for _, _, view in merged[:top_k]]
+
+    def memories(self, *, user_id: str | None = None, include_archived: bool = False,
                  kinds: Iterable[str] = (), as_of: datetime | str | None = None,
-                 valid_at: datetime | str | None = None) -> list[dict[str, Any]]:
+                 valid_at: datetime | str | None = None, kb_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
         """The user's current memories (with ``include_archived``, the archived ones too).
-        ``as_of``: as recorded at that time; ``valid_at``: as the user had stated by then."""
+        ``as_of``: as recorded at that time; ``valid_at``: as the user had stated by then.
+        ``kb_ids``: these knowledge bases' chunks too, in document order, each with ``origin``."""
+        kb_ids = list(dict.fromkeys(kb_ids))
+        if kb_ids or user_id is None:
+            from application.knowledge import document_order, kb_space, origin_of
+
+            if user_id is None and not kb_ids:
+                raise ValueError("memories needs user_id or kb_ids")
+            out = []
+            if user_id is not None:
+                out += [{**v, "origin": origin_of(v)} for v in self.memories(
+                    user_id=user_id, include_archived=include_archived, kinds=kinds, as_of=as_of, valid_at=valid_at)]
+            for kb in kb_ids:
+                views = self.memories(user_id=kb_space(kb), include_archived=include_archived, kinds=kinds,
+                                      as_of=as_of, valid_at=valid_at)
+                out += [{**v, "origin": origin_of(v)} for v in sorted(views, key=document_order)]
+            return out
         self.runtime.catch_up()
         if as_of or valid_at:
             return self._time_travel().memories(user_id, as_of=as_of, valid_at=valid_at,
