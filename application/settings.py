@@ -122,8 +122,12 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="`worker --role offline`: sweep every user changed since the "
         "last sweep this often, seconds"
     )
-    chunk_chars: int = Field(default=800, ge=50, description="Fast-stage chunk size (characters)")
-    chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks")
+    chunk_size: int = Field(
+        default=800, ge=50,
+        description="chunk size in characters: knowledge documents (sentence-aware, domain/chunking.py) "
+        "and the Fast stage's long messages",
+    )
+    chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks (whole sentences, characters)")
     max_attempts: int = Field(
         default=5, ge=1,
         description="a record whose processing fails the same way this many times (across retries "
@@ -142,6 +146,11 @@ class Settings(BaseSettings):
         description="`memstream serve`: comma-separated KEY=APP_ID pairs; APP_ID * is an operator key for "
         "every app. Empty = `memstream serve` refuses to start",
     )
+
+    @property
+    def chunk_chars(self) -> int:
+        """The former name of ``chunk_size`` (what ``build_runtime`` passes to the service)."""
+        return self.chunk_size
 
     @property
     def embedding_threads(self) -> int:
