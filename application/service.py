@@ -167,15 +167,13 @@ class MemoryService:
             return result
         raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
 
-    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking,
-                     user_ids: Sequence[str | None] | None = None) -> list[RefineResult]:
+    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking) -> list[RefineResult]:
         """Fine stage for inputs of *distinct users* in one transaction, one position.
 
         Distinct users keep the plans independent (each reads its own directory and
         memories). Raises on any conflict or error; the caller then goes one by one.
         """
-        users = list(user_ids) if user_ids is not None else [None] * len(items)
-        raws = [self._raw_input(e, u) for (e, _), u in zip(items, users)]
+        raws = [self._raw_input(e) for e, _ in items]
         if len({raw.user_id for raw in raws}) != len(raws):
             raise ValueError("refine_batch needs inputs of distinct users")
         pending: list[Aggregate] = []
@@ -212,14 +210,13 @@ class MemoryService:
         for _ in range(MAX_ATTEMPTS):
             pending, changes = plan_document(self.store, doc, cause_dict, self.chunk_chars, self.chunk_overlap)
             try:
-                self.store.save_tracked(pending, tracking)
+                self.store.save_tracked(pending, tracking)  # nothing pending: the document already reads so
             except IntegrityError:
-                if self.raw_input(event_id) is not None or self.store.is_tracked(tracking):
-                    if tracking is not None:
-                        self.store.track_only(tracking)
+                if self.store.is_tracked(tracking):
                     outcome.duplicate = True
                     return outcome
-                continue  # a concurrent update of the same document: plan again
+                continue  # a concurrent update of the same document: plan again (then maybe nothing to do)
+            outcome.duplicate = not pending
             outcome.created, outcome.revised, outcome.archived = (
                 changes["created"], changes["revised"], changes["archived"])
             self._saved()
