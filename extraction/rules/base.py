@@ -86,13 +86,18 @@ Rule = Callable[[Sentence], list[Found]]
 _OTHER_ZH = re.compile(
     r"他们|她们|他|她|它|你们|你|您|大家|别人|有人|朋友|同事|同学|室友|邻居|老板|领导|妈妈|爸爸|爸妈|父母|妈|爸|爷爷|奶奶|"
     r"外公|外婆|姥姥|姥爷|老婆|老公|妻子|丈夫|太太|爱人|女儿|儿子|孩子|小孩|宝宝|哥哥|姐姐|弟弟|妹妹|男朋友|女朋友|"
-    r"男友|女友|对象|家人|亲戚|闺蜜|兄弟")
+    r"男友|女友|对象|家人|亲戚|闺蜜|兄弟|侄子|侄女|外甥女|外甥|孙子|孙女|外孙|表哥|表姐|表弟|表妹|堂哥|堂姐|堂弟|堂妹|"
+    r"叔叔|阿姨|舅舅|姑姑|婶婶|公公|婆婆|岳父|岳母|宠物|狗狗|狗|猫咪|猫|兔子|仓鼠|鹦鹉"
+    r"|(?<=我的)[\u4e00-\u9fff]{1,3}(?=叫|名叫|名字叫)|(?<=我)[\u4e00-\u9fff]{1,3}(?=也叫|名叫|叫(?!我))")
+"""Subjects other than the user: relatives, pets, and any named being ("我的N叫X": N is someone)."""
 _SELF_ZH = re.compile(r"我们|我|咱们|咱|本人")
 _NOT_SUBJECT_ZH = re.compile(r"大家好|各位好|大家|你好|您好|谢谢你|谢谢您|告诉你|跟你说|问你|麻烦你|请你|帮我|你知道|你猜|和你|跟你")
 _OTHER_EN = re.compile(
     r"\b(?:he|she|they|you|his|her|their|someone|everyone|people|nobody|somebody|"
     r"my (?:wife|husband|partner|friends?|mom|mother|dad|father|parents|sons?|daughters?|kids|children|"
-    r"brother|sister|boss|colleagues?|coworkers?|roommates?|girlfriend|boyfriend|family|dog|cat|team))\b",
+    r"brother|sister|boss|colleagues?|coworkers?|roommates?|girlfriend|boyfriend|family|dog|cat|team|"
+    r"nephews?|nieces?|cousins?|aunts?|uncles?|grand(?:ma|pa|mother|father|son|daughter|kids|children)s?|"
+    r"in-laws|neighbou?rs?|puppy|kitten|pets?|(?-i:[a-z]+)\s+(?:named|called)\s+(?-i:[A-Z])))\b",
     re.IGNORECASE)
 _SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|we|we're|we've|my (?:wife|husband|partner|family) and I)\b",
                       re.IGNORECASE)
@@ -139,6 +144,31 @@ def subject_is_user(text: str, pos: int, lang: str) -> bool:
     last_other = max((m.start() for m in others.finditer(prefix)), default=-1)
     last_self = max((m.start() for m in selves.finditer(prefix)), default=-1)
     return last_other < 0 or last_self > last_other
+
+
+_NEGATED_ZH = re.compile(r"(?:没有?|未曾?|并没有?|还没有?|从来?没有?|不(?:会|打算|准备|想|用)?)(?:再去|去|再)?$")
+_NEGATED_EN = re.compile(r"\b(?:didn't|did not|never|not|haven't|have not|hasn't|has not|won't|will not|"
+                         r"wasn't|weren't|don't|do not|doesn't)\s+(?:(?:end up|ended up|actually|really|yet|"
+                         r"planning to|going to|gonna|get to|get|be)\s+)*$", re.IGNORECASE)
+_INTENT_NEGATED = re.compile(r"不(?:会|打算|准备|想)|没打算|\b(?:planning|going) to\b|\bgonna\b", re.IGNORECASE)
+_CESSATION = re.compile(r"不再|没再|了$|\bno longer\b|\banymore\b|\bany more\b", re.IGNORECASE)
+
+
+def negated(text: str, pos: int, lang: str) -> bool:
+    """A plain negation governs the verb at ``pos`` ("没搬去", "didn't move to", "not moving to").
+
+    Why: a negated move, job or trip states what did not happen; it must neither fill nor
+    revise a slot. Cessation is not this: "不再住在X" / "no longer live in X" is a change
+    the rules read as such, so a clause that marks one (不再, 了 at its end, no longer,
+    anymore) is not reported as negated."""
+    seg = text[clause_start(text, pos):pos]
+    neg = (_NEGATED_ZH if lang == "zh" else _NEGATED_EN).search(seg[-12:] if lang == "zh" else seg)
+    if not neg:
+        return False
+    if _INTENT_NEGATED.search(neg.group(0)):
+        return True  # "不打算搬去杭州了": a dropped plan, still no move
+    clause = text[clause_start(text, pos):clause_end(text, pos)]
+    return not _CESSATION.search(clause.rstrip("。.!！ "))
 
 
 def hedged(text: str, pos: int, lang: str) -> bool:

@@ -13,10 +13,10 @@ it clearly shares a topic with (``revise_only``), never create one.
 from __future__ import annotations
 
 from extraction.rules import pattern_cache as re
-from extraction.rules.base import Found, Sentence, hedged
+from extraction.rules.base import Found, Sentence, hedged, negated
 from extraction.rules.filler import is_filler
 from extraction.rules.lexicon import slugify
-from extraction.rules.topics import FAMILY_SLOTS, content_words, family_of, has_change, is_additive
+from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, content_words, family_of, has_change, is_additive
 
 RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "husband", "partner", "son", "daughter",
                 "grandma", "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
@@ -132,6 +132,20 @@ def named(content: str, speaker: str, lang: str) -> str:
     return re.sub(r"\b[Tt]he user\b", speaker, content)
 
 
+UNNEGATABLE = ("residence", "work", "plan")
+"""Families a plain negation says nothing positive about (diet and drinks keep theirs as polarity)."""
+
+
+def _family_negated(core: str, lang: str, family: str) -> bool:
+    """A plain negation (not a cessation) governs a word of the statement's family
+    ("didn't *move*", "没*搬*去", "not *going to*"), not merely sits somewhere in it."""
+    for name, pattern in FAMILIES_ZH if lang == "zh" else FAMILIES_EN:
+        if name == family:
+            flags = 0 if lang == "zh" else re.IGNORECASE
+            return any(negated(core, m.start(), lang) for m in re.finditer(pattern, core, flags=flags))
+    return False
+
+
 def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Found | None:
     """The third-person fact for sentence ``s``, or None when it should stay an episode."""
     raw = s.text.strip()
@@ -181,6 +195,8 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
             pass
         content = content.rstrip(".,; ") + "."
     family = family_of(core, lang)
+    if family in UNNEGATABLE and _family_negated(core, lang, family):
+        return None  # "I didn't move to Chicago", "没去成都": what did not happen fills no slot
     predicate = re.sub(r"^(?:The user |用户)", "", content) if subject is None else content
     words = sorted(content_words(content))
     subject_key = "user" if subject is None else subject

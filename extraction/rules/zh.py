@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
-from extraction.rules.base import Found, Sentence, fact, statement_ok
+from extraction.rules.base import Found, Sentence, fact, negated, statement_ok
 from extraction.rules.lexicon import is_occupation
 from extraction.rules.places import is_known_place, zh_place_at
 
@@ -91,7 +91,7 @@ def residence_rules(s: Sentence) -> list[Found]:
         if p is None:
             continue
         v = re.match(r"(?:居住|住着|住|生活|定居|安家)(?!的)(?:过|了)?(?:(?:\d+|[一二三四五六七八九十两几半]+|好几)(?:年|个月)多?(?:了)?)?", t[p[1]:])
-        if v and statement_ok(s, m.start()):
+        if v and statement_ok(s, m.start()) and not negated(t, m.start(), "zh"):
             before = _PREVIOUS.search(t[:m.start()])
             if before or "过" in v.group(0):
                 start = before.start() if before else m.start()
@@ -101,8 +101,8 @@ def residence_rules(s: Sentence) -> list[Found]:
     # 搬去X / 搬到X
     for m in re.finditer(r"(?:搬家到|搬家去|搬去|搬到|搬来|搬回|迁居到?|移居到?|迁到|定居到)(?:了)?", t):
         p = _place(t, m.end())
-        if p is None or not statement_ok(s, m.start()):
-            continue
+        if p is None or not statement_ok(s, m.start()) or negated(t, m.start(), "zh"):
+            continue  # "没搬去上海": a move that did not happen
         end = p[1] + (1 if t[p[1]:p[1] + 1] == "了" else 0)
         future = plan_like.search(t[:m.start()]) or (s.date_near(m.start(), ("future",)) is not None)
         if future:

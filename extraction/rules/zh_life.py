@@ -40,7 +40,10 @@ def family_rules(s: Sentence) -> list[Found]:
         n = cn_to_int(m.group("n"))
         out.append(fact("family.children", f"有一个{n}岁的{m.group('c')}", m.span(), value=m.group("c")))
     for m in re.finditer(rf"我(?:的)?(?P<c>女儿|儿子|闺女)(?:叫|名叫|的名字是){_NAME}{STOP}", t):
-        out.append(fact("family.children", f"有一个名叫{m.group('name')}的{m.group('c')}", m.span(), value=m.group("c")))
+        # "我儿子叫乐乐，今年八岁": the age after the name is the child's (never the user's)
+        age = re.match(r"[，,]\s*(?:他|她)?(?:今年|现在|已经)?(?P<n>\d{1,2}|[一二三四五六七八九十两]{1,3})岁(?:了)?", t[m.end():])
+        clause = f"有一个名叫{m.group('name')}的{m.group('c')}" + (f"，{age.group('n')}岁" if age else "")
+        out.append(fact("family.children", clause, (m.start(), m.end() + (age.end() if age else 0)), value=m.group("c")))
     for m in re.finditer(r"我(?:当|做)(?:了)?(?:爸爸|妈妈|父亲|母亲)了", t):
         out.append(fact("family.children", "有孩子", m.span(), value="child"))
     return out
