@@ -9,8 +9,10 @@ written atomically with the resulting events, so a redelivered record is skipped
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -70,6 +72,7 @@ class MemoryService:
         self.on_planned = on_planned
         """Called with a Fine decision's aggregates before they are saved (the read side
         embeds them ahead: projections/embed_ahead.py); must not raise."""
+        self._deferral = threading.local()  # per thread: another caller's ingest still projects its own
 
     def _recording(self, envelope: InputEnvelope, cause: Cause | None) -> tuple[list[Aggregate], IngestOutcome]:
         """The raw input and its episodes, not yet saved."""
@@ -191,10 +194,69 @@ class MemoryService:
         return results
 
     def ingest(self, envelope: InputEnvelope, cause: Cause | None = None) -> IngestOutcome:
-        """Every stage in-process: record, then refine (each idempotent on its own)."""
-        outcome = self.record_input(envelope, cause)
-        outcome.absorb(self.refine(envelope.event_id, cause))
+        """Every stage in-process: record, then refine (each idempotent on its own).
+
+        The projections catch up once, after both: projecting between them embedded every
+        episode that the refinement then archived (no-information turns, superseded ones).
+        """
+        with self._projections_deferred():
+            outcome = self.record_input(envelope, cause)
+            outcome.absorb(self.refine(envelope.event_id, cause))
         return outcome
+
+    def ingest_batch(self, envelopes: Sequence[InputEnvelope]) -> list[IngestOutcome | Exception]:
+        """``ingest`` for a chunk of a file: the same events, with fewer commits and one catch-up.
+
+        The raw inputs and episodes of the whole chunk are recorded in one transaction;
+        each input is then refined in its own (a plan reads what the previous one of
+        the same user saved); the projections catch up once, at the end, so embeddings
+        are computed in large batches and episodes archived within the chunk are never
+        embedded. Exactly-once is that of ``ingest``: recording raises IntegrityError
+        when any input of the chunk was recorded before, and the chunk is then recorded
+        one by one (which recognises the duplicates); refining skips refined inputs. A
+        crash between the steps leaves recorded, unrefined inputs that a second run of
+        the file refines. Returns one outcome, or the exception that input raised, per
+        envelope: one bad input never fails the others.
+        """
+        results: list[IngestOutcome | Exception] = []
+        with self._projections_deferred():
+            try:
+                outcomes: list[IngestOutcome | Exception] = list(
+                    self.record_batch([(e, Cause(event_ids=(e.event_id,))) for e in envelopes], (), ()))
+            except IntegrityError:
+                outcomes = [self._try(self.record_input, e) for e in envelopes]
+            for envelope, outcome in zip(envelopes, outcomes):
+                if isinstance(outcome, IngestOutcome):
+                    refined = self._try(self.refine, envelope.event_id)
+                    if isinstance(refined, Exception):
+                        outcome = refined
+                    else:
+                        outcome.absorb(refined)
+                results.append(outcome)
+        return results
+
+    @staticmethod
+    def _try(call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception as e:  # noqa: BLE001 - reported per input by ingest_batch
+            return e
+
+    @contextmanager
+    def _projections_deferred(self) -> Iterator[None]:
+        """Saves inside this block do not catch the projections up; leaving it does, once
+        (also when the block raised: what was saved is projected)."""
+        state = self._deferral
+        if getattr(state, "active", False):
+            yield
+            return
+        state.active, state.saved = True, False
+        try:
+            yield
+        finally:
+            state.active = False
+            if state.saved:
+                self._saved()
 
     def ingest_document(
         self, doc: KnowledgeDocument, cause: Cause | None = None, tracking: Tracking | None = None
@@ -228,7 +290,9 @@ class MemoryService:
             self.on_planned(aggregates)
 
     def _saved(self) -> None:
-        if self.on_saved is not None:
+        if getattr(self._deferral, "active", False):
+            self._deferral.saved = True
+        elif self.on_saved is not None:
             self.on_saved()
 
     def raw_input(self, event_id: str) -> dict[str, Any] | None:

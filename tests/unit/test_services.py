@@ -185,8 +185,60 @@ def test_hooks_see_the_decision_before_it_is_saved_and_the_save_after():
     service = service_with(PlannedExtractor({"e1": [create("Lives in Lisbon.")]}), on_planned=planned,
                            on_saved=lambda: calls.append("saved"))
     holder.append(service)
-    service.ingest(envelope("e1"))
+    service.record_input(envelope("e1"))
+    service.refine("e1")
     assert calls == ["saved", "planned", "saved"]  # record_input, then refine
+    calls.clear()
+    service.fine_stage.extractor.plans["e2"] = [create("Lives in Porto.")]
+    service.ingest(envelope("e2", text="I moved to Porto."))
+    assert calls == ["planned", "saved"]  # ingest: the projections catch up once, after both stages
+
+
+class FailingFor(PlannedExtractor):
+    """Plans like PlannedExtractor, and raises for one event_id (a bug or a bad input)."""
+
+    def __init__(self, failing: str, plans=None) -> None:
+        super().__init__(plans)
+        self.failing = failing
+
+    def extract(self, request):
+        if any(m.event_id == self.failing for m in request.new_messages):
+            raise RuntimeError("extractor failed")
+        return super().extract(request)
+
+
+def test_ingest_batch_writes_what_ingest_writes_with_one_catch_up():
+    plans = {"e1": [create("Lives in Lisbon.")], "e3": [create("Works as a nurse.", key="work")]}
+    one_by_one, saved = service_with(PlannedExtractor(plans)), []
+    batched = service_with(PlannedExtractor(plans), on_saved=lambda: saved.append(1))
+    envs = [envelope("e1"), envelope("e2", text="thanks!"), envelope("e3", text="I'm a nurse.", user="bo")]
+    expected = [one_by_one.ingest(e) for e in envs]
+    got = batched.ingest_batch(envs)
+    assert saved == [1]
+    assert [(o.episodes, len(o.created), o.archived == []) for o in got] == [
+        (o.episodes, len(o.created), o.archived == []) for o in expected]
+    assert batched.store.head() == one_by_one.store.head()  # the same number of events
+    for e in envs:
+        assert batched.store.raw_input(e.event_id).is_refined
+
+
+def test_ingest_batch_again_is_all_duplicates_and_changes_nothing():
+    service = service_with(PlannedExtractor({"e1": [create("Lives in Lisbon.")]}))
+    envs = [envelope("e1"), envelope("e2", text="I like tea.")]
+    service.ingest(envs[0])  # recorded before: the batch records one by one
+    first = service.ingest_batch(envs)
+    assert first[0].duplicate and not first[1].duplicate
+    head = service.store.head()
+    again = service.ingest_batch(envs)
+    assert all(o.duplicate and not o.created for o in again) and service.store.head() == head
+
+
+def test_ingest_batch_reports_a_failing_input_and_ingests_the_others():
+    service = service_with(FailingFor("e2", {"e3": [create("Lives in Lisbon.")]}))
+    got = service.ingest_batch([envelope("e1"), envelope("e2"), envelope("e3", user="bo")])
+    assert isinstance(got[1], RuntimeError) and "extractor failed" in str(got[1])
+    assert not isinstance(got[0], Exception) and len(got[2].created) == 1
+    assert service.store.raw_input("e2") is not None and not service.store.raw_input("e2").is_refined
 
 
 # ------------------------------------------------------------------ knowledge documents
