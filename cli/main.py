@@ -214,6 +214,8 @@ def explain(error: BaseException, args: argparse.Namespace) -> str | None:
     name = type(error).__name__
     if name == "ValidationError" and module.startswith("pydantic"):
         return _configuration_error(error)
+    if name == "ConfigurationError":  # memstream.bootstrap: a setting the user must change
+        return f"invalid configuration: {error}"
     if name in ("DataDirLocked", "EventStoreURLError"):
         return str(error)
     if name == "DatabaseError" and module.startswith("sqlite3"):

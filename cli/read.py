@@ -6,12 +6,14 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.settings import Settings
 from cli.main import EXIT_REJECTED, EXIT_USAGE, CommandError, hold_data_dir
 from cli.render import emit_json, print_history, print_memories
-from memstream import Memstream
+
+if TYPE_CHECKING:
+    from memstream import Memstream  # imported by each command: a search routed to a server needs none
 
 
 def existing_store(settings: Settings) -> Settings:
@@ -26,6 +28,8 @@ def existing_store(settings: Settings) -> Settings:
 
 def memories(args: argparse.Namespace, settings: Settings) -> int:
     kb_ids = _user_or_kb(args)
+    from memstream import Memstream
+
     with Memstream(existing_store(settings), with_vectors=False) as ms:
         views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind, kb_ids=kb_ids)
     if args.json:
@@ -76,6 +80,8 @@ def resolve_memory_id(ms: Memstream, prefix: str, user: str | None) -> str:
 def history(args: argparse.Namespace, settings: Settings) -> int:
     """Superseded as the handler by cli/lifecycle.py's history (which adds recorded and stated
     times and resolves the id through ``resolve_memory_id``); kept for callers of this module."""
+    from memstream import Memstream
+
     with Memstream(existing_store(settings), with_vectors=False) as ms:
         memory_id = resolve_memory_id(ms, args.memory_id, args.user)
         versions = ms.history(memory_id)
@@ -104,6 +110,11 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
                                    since=_moment(args.since, "--since"), until=_moment(args.until, "--until"))
     kb_ids = _user_or_kb(args)
     filters["kb_ids"] = kb_ids
+    answered = _through_server(args, existing_store(settings))
+    if answered is not None:
+        return answered
+    from memstream import Memstream
+
     with hold_data_dir(existing_store(settings), "search"), Memstream(settings) as ms:
         if args.query:
             results = ms.search(args.query, user_id=args.user, top_k=args.top_k, **filters)
@@ -114,6 +125,29 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
                 print("no results")
             return 0
         return _batch(args, ms, filters)
+
+
+def _through_server(args: argparse.Namespace, settings: Settings) -> int | None:
+    """The search answered by the ``memstream serve`` that owns this data dir (cli/remote.py:
+    no model to load here), or None to search in this process: no server announced, a search
+    its endpoint cannot express, or a server that does not answer."""
+    from cli import remote
+
+    server = remote.running_server(settings.data_dir) if args.user and remote.routable(args) else None
+    if server is None:
+        return None
+    try:
+        results = remote.search(server, user_id=args.user, query=args.query, top_k=args.top_k, kinds=args.kind,
+                                tags=args.tag, since=args.since, until=args.until)
+    except remote.Unreachable:
+        return None
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    if args.json:
+        emit_json({"user_id": args.user, "query": args.query, "results": results})
+    elif not print_memories(results):
+        print("no results")
+    return 0
 
 
 def _batch(args: argparse.Namespace, ms: Memstream, filters: dict[str, Any]) -> int:
