@@ -26,7 +26,8 @@ Similar = Callable[[str, list[str]], "int | None"]
 """(text, pool) -> index of the pool entry that says the same thing, or None."""
 Words = Callable[[str], "set[str]"]
 """text -> its object words (stop words removed), to tell whether two statements share a topic."""
-GROUPS = (PROFILE_KEY, "work")
+WORK_KEY = "work"
+GROUPS = (PROFILE_KEY, WORK_KEY)
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""
 POLARITY_FAMILIES = ("food", "diet", "drink")
 DEPENDENTS = {"work.employer": ("work.location",), "residence": ("work.location",)}
@@ -283,6 +284,9 @@ class Consolidator:
             target.slots.pop(replaced, None)
         if not grouped and replaced is not None:
             target.slots = {}  # a standalone memory now states the new thing only
+        elif target.key == WORK_KEY and replaced is not None and cand.attributes.get("fallback") \
+                and cand.attributes.get("change"):
+            target.slots = {}  # "I now teach chemistry at a high school": a new job, the old one's slots go
         if grouped:
             self._drop_flipped(cand, target)
             self._drop_switched(cand, target)

@@ -23,7 +23,8 @@ RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "
                 "friend", "boyfriend", "girlfriend", "boss", "roommate", "kids", "parents", "dog", "cat")
 RELATIONS_ZH = ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "爸爸", "妈妈", "父母", "爸妈", "老婆", "老公", "妻子", "丈夫",
                 "儿子", "女儿", "哥哥", "姐姐", "弟弟", "妹妹", "表哥", "表姐", "表弟", "表妹", "堂哥", "堂姐", "侄子", "侄女",
-                "外甥", "朋友", "男朋友", "女朋友", "同事", "室友", "孩子", "闺蜜")
+                "外甥", "朋友", "男朋友", "女朋友", "同事", "室友", "孩子", "闺蜜", "大姐", "二姐", "大哥", "二哥",
+                "小妹", "小弟", "姐夫", "嫂子", "叔叔", "阿姨", "舅舅", "姑姑")
 _REL_EN = re.compile(r"^(?:my|our)\s+(?:(?:older|younger|little|big|best|eldest|youngest)\s+)?(" + "|".join(RELATIONS_EN)
                      + r")\b(?:\s+(?-i:[A-Z][a-z]+)(?=\s+(?:is|has|was|just|lives|works|starts|loves|likes)))?",
                      re.IGNORECASE)
@@ -34,7 +35,8 @@ _LEAD_EN = re.compile(r"^(?:(?:honestly|so|oh|well|also|anyway|actually|btw|by t
 _LEAD_ZH = re.compile(r"^(?:对了|另外|说来奇怪|顺便说一下|顺便说|话说|其实|告诉你|跟你说|计划有变|计划变了|嗯|哦|哈哈)[，,、\s]*")
 _SUPERSEDED_EN = re.compile(r",?\s*\b(?:instead of|rather than|in place of)\s+[^,.;:!?]+|\s+to replace\s+[^,.;:!?]+",
                             re.IGNORECASE)
-_SUPERSEDED_ZH = re.compile(r"[，,]?(?:而不是|而非|不再是|取代了?|代替了?)[^，,。！？!?；;]+")
+_SUPERSEDED_ZH = re.compile(r"[，,]?(?:而不是|而非|不再是|取代了?|代替了?)[^，,。！？!?；;]+"
+                            r"|从[\u4e00-\u9fffA-Za-z0-9]{1,12}?(?=(?:改成|换成|改到|改为|换到|变成)了?)")
 """The value a change statement replaces ("Banff instead of Whistler"): a memory states the current value only."""
 _SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b", re.IGNORECASE)
 _QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
@@ -47,7 +49,7 @@ _OTHER_START_EN = re.compile(r"^(?:he|she|they|it|you|your|his|her|their|this|th
 _ADDRESSEE = re.compile(r"你|您|\byou\b|\byour\b", re.IGNORECASE)
 """A remark to or about the assistant ("我觉得你说得对") says nothing lasting about the user."""
 _OTHER_START_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|那)")
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
+_IRREGULAR = {"haven't": "hasn't", "aren't": "isn't", "have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
               "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had"}
 MIN_ZH, MIN_EN = 5, 3
 
@@ -182,7 +184,7 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
         revise_only = True
     text = _resolve_dates(s, core, offset)
     replaced = (_SUPERSEDED_ZH if lang == "zh" else _SUPERSEDED_EN).search(text)
-    if replaced and replaced.start() > 0:
+    if replaced and (replaced.start() > 0 or replaced.group(0).startswith("从")):
         text = (text[:replaced.start()] + text[replaced.end():]).strip()
     if lang == "zh":
         clause = third_person_zh(text)

@@ -15,11 +15,12 @@ from extraction.rules import pattern_cache as re
 FAMILIES_EN: list[tuple[str, str]] = [
     ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment)\b"),
     ("work", r"\b(?:work|works|working|job|jobs|employed|employer|joined|hired|promoted|company|career|"
-             r"started at|left \w+ and joined|occupation)\b"),
+             r"started at|left \w+ and joined|occupation|teach|teaches|teaching|freelanc\w*|self-employed|"
+             r"retire|retired|retiring|unemployed|laid off|fired|intern|internship)\b"),
     ("drink", r"\b(?:drink|drinks|drinking|coffee|tea|latte|espresso|wine|beer|alcohol|soda|juice|sparkling water|milk)\b"),
     ("diet", r"\b(?:eat|eats|eating|vegan|vegetarian|meat|dairy|gluten|gluten-free|steak|pescatarian|keto)\b"),
     ("pet", r"\b(?:dog|dogs|cat|cats|puppy|kitten|parrots?|hamsters?|rabbits?|pets?|beagle|shepherd|retriever|fish)\b"),
-    ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|phone|bike|sailboat|boat|house|motorcycle)\b"),
+    ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|\w*phone|bike|sailboat|boat|house|motorcycle)\b"),
     ("plan", r"\b(?:trip|visit|visiting|travel|traveling|travelling|vacation|flight|plans?|planning|going to)\b"),
     ("health", r"\b(?:diabetes|allergic|allergy|asthma|colorblind|blood pressure|glasses|contacts|surgery|condition)\b"),
     ("language", r"\b(?:speak|speaks|fluent|language)\b"),
@@ -28,7 +29,8 @@ FAMILIES_EN: list[tuple[str, str]] = [
 ]
 FAMILIES_ZH: list[tuple[str, str]] = [
     ("residence", r"住|搬|定居|安家|租房|买了房"),
-    ("work", r"上班|工作|入职|跳槽|辞职|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,3}店"),
+    ("work", r"上班|工作|入职|跳槽|辞职|离职|退休|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,3}店|"
+             r"教(?:书|英语|数学|语文|物理|化学|钢琴|.{1,3}课)|在.{1,10}(?:机构|学校|医院|银行|工厂|事务所)"),
     ("drink", r"喝|咖啡|茶|酒|可乐|拿铁|奶|豆浆|饮料"),
     ("diet", r"吃素|吃肉|素食|吃"),
     ("pet", r"狗|猫|宠物|仓鼠|兔子|鹦鹉|金鱼"),
@@ -45,9 +47,10 @@ HYPERNYMS = {
 }
 CHANGE_EN = re.compile(
     r"\b(?:now|these days|nowadays|no longer|not anymore|anymore|any more|moved|relocated|switched|gave up|given up|"
+    r"(?:gave|given|give|giving) (?:it|that|them|this) up|"
     r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|replace|rather than|in place of|"
     r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted)\b", re.IGNORECASE)
-CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|"
+CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|放弃|停了|退休|"
                        r"不.{1,4}了|没再|已经|重新|又")
 ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)
 ADDITIVE_ZH = re.compile(r"还|也|另外|又养|再养")
@@ -64,6 +67,7 @@ morning night evening today yesterday tomorrow last next first one two three hon
 say i'd barely drink drinks eat eats play plays plan plans planning trip january february march april may
 june july august september october november december monday tuesday wednesday thursday friday saturday sunday
 spring summer fall autumn winter weekend completely finally just recently lately usually always often sometimes anymore
+hasn't haven't didn't doesn't don't isn't aren't wasn't won't can't
 """.split())
 _STOP_ZH = ("用户", "我们", "我", "自己", "现在", "最近", "已经", "喜欢", "不再", "开始", "每天", "平时", "一般", "一直",
             "以前", "后来", "重新", "还是", "就是", "非常", "特别", "比较", "觉得", "打算", "计划", "准备", "的", "了",
@@ -72,6 +76,21 @@ _STOP_ZH = ("用户", "我们", "我", "自己", "现在", "最近", "已经", "
             "吗", "嘛", "哦", "上", "下", "里", "到", "过", "着", "再", "爱", "太", "挺", "最", "能", "可以", "成",
             "变", "家", "一", "两", "三", "早上", "晚上", "周末")
 _ZH_STOP_RE = re.compile("|".join(sorted(map(re.escape, _STOP_ZH), key=len, reverse=True)))
+
+
+try:  # ships with fastembed; "commuting" / "commutes", "knitted" / "knits" share one stem
+    from py_rust_stemmers import SnowballStemmer
+
+    _snowball = SnowballStemmer("english").stem_word
+except ImportError:  # pragma: no cover - a crude plural rule otherwise
+    _snowball = None
+
+
+def _stem(word: str) -> str:
+    """The word's stem, so that inflections of one object word are one topic word."""
+    if _snowball is not None and word.isalpha():
+        return _snowball(word)
+    return word[:-1] if word.endswith("s") and len(word) > 4 and not word.endswith("ss") else word
 
 
 def family_of(text: str, lang: str) -> str | None:
@@ -90,8 +109,7 @@ def content_words(text: str) -> set[str]:
         lw = w.lower().removesuffix("'s")
         if lw in _STOP_EN or len(lw) < 3:
             continue
-        stem = lw[:-1] if lw.endswith("s") and len(lw) > 4 and not lw.endswith("ss") else lw
-        out.add(stem)
+        out.add(_stem(lw))
         if lw in HYPERNYMS:
             out.add(HYPERNYMS[lw])
     for run in re.findall(r"[\u4e00-\u9fff]+", text):
