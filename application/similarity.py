@@ -36,6 +36,10 @@ class EmbeddingSimilarity:
             self._memo.update(zip(new, vectors))
         return np.stack([self._memo[t] for t in texts])
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Embed, in one batch, texts that are about to be compared (RuleBasedExtractor)."""
+        self._vectors(texts)
+
     def __call__(self, text: str, pool: list[str]) -> int | None:
         vectors = self._vectors([text, *pool])
         scores = vectors[1:] @ vectors[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from domain.consolidation import Consolidator, Similar
+from domain.consolidation import GROUPS, PARAPHRASE_KINDS, Consolidator, Similar
 from domain.extraction import CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
 from domain.tool_usage import tool_candidates
@@ -40,6 +40,7 @@ class RuleBasedExtractor:
         found = self.finder.find(request.messages)
         tools, tools_covered = tool_candidates(request.messages)
         candidates = list(found.candidates) + tools
+        self._prefetch(candidates, request)
         decisions, held_by, unplaced = self.consolidator.decide_with_coverage(
             candidates, request.existing, request.messages)
         return Extraction(
@@ -49,3 +50,13 @@ class RuleBasedExtractor:
             covered_message_ids=(found.covered_message_ids - unplaced) | tools_covered,
             decided_by=f"{self.name}+{self.policy.name}",
         )
+
+    def _prefetch(self, candidates: list, request: ExtractionRequest) -> None:
+        """Embed the candidates the paraphrase lookup may compare, in one batch: consolidation
+        asks for them one at a time, and each single text was a model call of its own (a cache
+        read and write, ~30 % more inference CPU per text than batches of 8; on LoCoMo ~2 calls
+        per turn)."""
+        prefetch = getattr(self.consolidator.similar, "prefetch", None)
+        texts = [c.content for c in candidates if c.kind in PARAPHRASE_KINDS and c.group not in GROUPS]
+        if prefetch is not None and (len(texts) > 1 or texts and request.existing):
+            prefetch(texts)  # with nothing to compare with, the lookup never runs

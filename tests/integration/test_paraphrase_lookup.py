@@ -1,6 +1,7 @@
 """Similarity-based candidate lookup with the real embedding model: a paraphrase
 that the slot rules key differently still revises the same memory."""
 
+import numpy as np
 import pytest
 
 from application.similarity import EmbeddingSimilarity
@@ -47,3 +48,27 @@ def test_without_a_matcher_slots_decide_alone():
     existing = held("p1", "preference.horror_movies", "用户喜欢看恐怖片")
     [decision] = Consolidator(TimePriority()).decide([cand("preference.horror_film", "用户爱看恐怖电影")], [existing], [])
     assert decision.action == "create"
+
+
+class CountingModel:
+    """The real model, counting the texts each call hands it."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)
+
+
+def test_prefetched_and_compared_texts_reach_the_model_once(model_dir):
+    model = CountingModel(build_embedder(model_dir=model_dir))
+    similar = EmbeddingSimilarity(lambda: model)
+    similar.prefetch(["The user is employed by Google.", "The user likes biking."])
+    assert model.calls == [["The user is employed by Google.", "The user likes biking."]]
+    pool = ["The user works at Google.", "The user likes hiking."]
+    assert similar("The user is employed by Google.", pool) == 0
+    assert similar("The user likes biking.", pool) is None
+    assert model.calls[1:] == [pool]  # the pool once, in one batch; the prefetched texts never again
+    direct = np.asarray(model.inner.embed(["The user is employed by Google.", *pool]))
+    assert similar._vectors(["The user is employed by Google.", *pool]) == pytest.approx(direct, abs=1e-6)
