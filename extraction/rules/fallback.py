@@ -134,6 +134,8 @@ def named(content: str, speaker: str, lang: str) -> str:
     return re.sub(r"\b[Tt]he user\b", speaker, content)
 
 
+STANDALONE = "standalone"
+"""The group of fallback facts: none of ``domain.consolidation.GROUPS``."""
 UNNEGATABLE = ("residence", "work", "plan")
 """Families a plain negation says nothing positive about (diet and drinks keep theirs as polarity)."""
 
@@ -205,7 +207,9 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     head = family or "note"
     obj = slugify(" ".join(words[:3])) if words else "x"
     slot = (f"family.{subject}.{head}" if subject else f"{head}.{obj}")
-    f = Found("fact", slot, predicate.rstrip("."), [(0, len(s.text))], content=content,
+    # group STANDALONE: a free statement is a memory of its own; it revises a grouped memory (the
+    # work memory) only through a change on its topic, never joins it by its family's slot prefix
+    f = Found("fact", slot, predicate.rstrip("."), [(0, len(s.text))], content=content, group=STANDALONE,
               attributes={"fallback": True, "family": family, "topic": words, "subject": subject_key,
                           "change": has_change(core, lang), "additive": is_additive(core, lang),
                           "revise_only": revise_only, "replaced": replaced.group(0).strip(" ,，") if replaced else None,
