@@ -105,12 +105,29 @@ class Backend:
         with self.lock:
             return self.runtime.catch_up()
 
+    def publish_outbox(self) -> int:
+        """With a broker: send the memory events the projections reached (and tombstones of
+        forgotten memories) to the memory-events topic, then advance the outbox position."""
+        from streams.outbox import mark_published, pending_records
+
+        if self.publisher is None:
+            return 0
+        with self.lock:
+            records = pending_records(self.runtime.store, self.runtime.timeline)
+        if not records:
+            return 0
+        self.publisher.send_memory_events(records)
+        with self.lock:
+            mark_published(self.runtime.timeline, records[-1][0])
+        return len(records)
+
     def _catch_up_loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 moved = self.catch_up()
+                moved += self.publish_outbox()
             except Exception:  # noqa: BLE001 - keep serving; retried next round
-                log.exception("projection catch-up failed; retrying")
+                log.exception("projection catch-up or outbox failed; retrying")
                 moved = 0
                 self._stopping.wait(1.0)
             if not moved:

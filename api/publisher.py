@@ -2,7 +2,10 @@
 
 One long-lived producer on an event loop of its own thread; handlers (in the server's
 thread pool) hand it an envelope and wait for the broker's acknowledgement. Records
-are keyed and encoded as ``memstream ingest`` publishes them (streams/publish.py).
+are keyed and encoded as ``memstream ingest`` publishes them (streams/publish.py). The
+same producer carries the server's memory-events outbox: the server owns the projections,
+so it is the process that publishes what they reached (events, and forgotten memories'
+tombstones), as a ``worker --role all|projections`` does.
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ class Publisher:
         future = asyncio.run_coroutine_threadsafe(self._send(record_key(envelope), record_value(envelope)),
                                                   self._loop)
         return future.result(timeout=SEND_TIMEOUT)
+
+    async def _send_all(self, topic: str, records: list[tuple[int, bytes, bytes | None]]) -> None:
+        futures = [await self._producer.send(topic, value=value, key=key) for _, key, value in records]
+        await asyncio.gather(*futures)
+
+    def send_memory_events(self, records: list[tuple[int, bytes, bytes | None]]) -> None:
+        """The outbox's records (streams/outbox.py) to the memory-events topic, acknowledged."""
+        future = asyncio.run_coroutine_threadsafe(self._send_all(self.settings.topic("memory-events"), records),
+                                                  self._loop)
+        future.result(timeout=SEND_TIMEOUT)
 
     def stop(self) -> None:
         if self._producer is not None:

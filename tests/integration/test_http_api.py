@@ -6,6 +6,7 @@ Every MemOS-compatible endpoint, the native /v1 API, keys (401/403), the limits
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -339,3 +340,44 @@ def test_with_a_broker_input_is_published_and_followed_through_the_event_store(t
             assert second["status"] == "completed"
             with client(url, "key-b") as other:
                 assert other.post("/get/status", json={"task_id": second["task_id"]}).status_code == 404
+            # the server owns the projections, so it publishes memory-events, tombstones included
+            mine = c.post("/get/memory", json={"user_id": "kafka-user"}).json()["data"]["memory_detail_list"]
+            gone = mine[0]["id"]
+            assert c.post("/delete/memory", json={"user_id": "kafka-user", "memory_ids": [gone],
+                                                  "forget": True}).json()["data"]["forgotten"] == [gone]
+
+            def published() -> list:
+                return run(everything_on(tansu_broker, settings.topic("memory-events")), timeout=30)
+
+            def tombstone() -> list:
+                return [r for r in published() if r.value is None]
+
+            wait_until(tombstone, 60, "the forgotten memory's tombstone on memory-events", worker.log_tail)
+            records = published()
+            assert [r.key.decode() for r in records if r.value is None] == [gone]
+            events = [json.loads(r.value) for r in records if r.value is not None]
+            assert {e["memory_id"] for e in events} >= {m["id"] for m in mine}
+
+
+async def everything_on(bootstrap: str, topic: str, quiet: float = 1.0) -> list:
+    """Every record on ``topic`` from the start of each partition, read until ``quiet`` seconds
+    pass without a new one (no group; see kafka_fixtures.read_topic)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list = []
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            batch = await consumer.getmany(timeout_ms=200)
+            for rows in batch.values():
+                records.extend(rows)
+                last = time.monotonic()
+        return records
+    finally:
+        await consumer.stop()
