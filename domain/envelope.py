@@ -204,6 +204,7 @@ class ImagePart(_Model):
     type: Literal["image_url"]
     image_url: ImageURL
     caption: Text(MAX_CONTENT_CHARS) | None = None
+    alt: Text(MAX_CONTENT_CHARS) | None = Field(default=None, description="alt text; searchable like the caption")
 
 
 class FileRef(_Model):
@@ -304,15 +305,15 @@ class Message(_Model):
         return self
 
     def text(self) -> str:
-        """The message's readable text: plain content, text parts and image captions."""
+        """The message's readable text: plain content, text parts, image captions and alt text, file names."""
         if isinstance(self.content, str):
             return self.content
         pieces: list[str] = []
         for part in self.content:
             if isinstance(part, TextPart):
                 pieces.append(part.text)
-            elif isinstance(part, ImagePart) and part.caption:
-                pieces.append(part.caption)
+            elif isinstance(part, ImagePart):
+                pieces += [part.caption or "", part.alt if part.alt and part.alt != part.caption else ""]
             elif isinstance(part, FilePart) and part.file.name:
                 pieces.append(f"[file: {part.file.name}]")
         return "\n".join(p for p in pieces if p)
@@ -419,6 +420,12 @@ class KnowledgeDocument(_Model):
     @classmethod
     def _ids(cls, value: str, info: Any) -> str:
         return _non_blank(info.field_name, value)
+
+    @model_validator(mode="after")
+    def _text_unless_deleted(self) -> "KnowledgeDocument":
+        if not self.deleted and not self.text.strip():
+            raise ValueError("a knowledge document needs text (or \"deleted\": true to remove it)")
+        return self
 
     @model_validator(mode="after")
     def _text_unless_deleted(self) -> "KnowledgeDocument":

@@ -33,6 +33,8 @@ class WindowMessage:
     tool_output: Any = None
     status: str | None = None
     latency_ms: float | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
+    """Images and files of the message (``domain.attachments``); their words are in ``text``."""
 
 
 @dataclass(frozen=True)

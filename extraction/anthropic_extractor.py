@@ -16,19 +16,34 @@ import collections
 import logging
 import re
 import time
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Sequence
 
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
+from domain.attachments import is_web_image
+from domain.skill import Skill
 
 log = logging.getLogger(__name__)
 
 TOOL_NAME = "record_memory_decisions"
 RETRYABLE_STATUS = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class SkillModel(BaseModel):
+    """A reusable procedure of the user (domain/skill.py): what a ``skill`` decision carries."""
+
+    name: str = Field(min_length=1, description="the task, e.g. 做周报, deploying a release")
+    description: str = ""
+    steps: list[str] = Field(min_length=1, description="the ordered steps, each a short imperative phrase")
+    parameters: dict[str, str | list[str]] = Field(default_factory=dict,
+                                                  description="what it is run with: tools, schedule, ...")
+    constraints: list[str] = Field(default_factory=list, description="what must or must not happen")
+    examples: list[str] = Field(default_factory=list, description="concrete times it was used")
+    origin: Literal["described", "accepted_plan"] = "described"
 
 
 class DecisionModel(BaseModel):
@@ -46,6 +61,7 @@ class DecisionModel(BaseModel):
     sources: list[str] = Field(description="handles of the messages this comes from (#1, ...)")
     reason: Literal["new", "conflict", "refinement", "duplicate"]
     merge_into: str | None = Field(None, description="for archiving a duplicate: handle of the memory kept")
+    skill: SkillModel | None = Field(None, description="required for kind skill: the whole procedure as it now is")
 
 
 class DecisionsModel(BaseModel):
@@ -103,6 +119,14 @@ Example: M1 "用户叫小忆，在上海居住，不能吃辣" and the user says
 spicy hotpot → revise M1 to "用户叫小忆，在成都居住，喜欢吃辣，喜欢四川火锅".
 - Repeating a known fact is not a decision. Two existing memories saying the same thing: revise \
 one and archive the other (reason "duplicate", merge_into the one kept).
+- Images sent with the messages are shown to you; a memory about one says so ("用户分享了一张照片：…", \
+"The user shared a photo: …").
+- Skills: a reusable procedure (ordered steps) the user describes as how they usually do a task \
+("我一般先…再…", numbered steps, "first … then …"), or a plan the assistant proposed that the user \
+accepts or follows, is a memory of kind "skill" with key "skill.<task>", content a readable summary \
+of the steps, and the "skill" field filled (name, description, steps, parameters, constraints, \
+examples, origin). A later change, addition or use of the same procedure REVISES that skill with \
+its full new form; a story told in order is not a skill.
 - sources lists the message handles each decision comes from; covered_messages lists the NEW \
 messages whose whole content your decisions represent (or that are pure small talk).
 Answer only by calling the tool; an empty decisions list is a valid answer."""
@@ -127,8 +151,17 @@ def render_request(request: ExtractionRequest) -> tuple[str, dict[str, str], dic
         lines += ["", "Earlier messages (context only):"]
         lines += [f"{h} [{_when(m)}] {m.role}: {m.text}" for h, m in context]
     lines += ["", "NEW messages (extract from these):"]
-    lines += [f"{h} [{_when(m)}] {m.role}: {m.text}" for h, m in zip(messages, request.messages) if m.is_new]
+    numbers = iter(range(1, 1 + len(web_images(request))))
+    for h, m in zip(messages, request.messages):
+        if m.is_new:
+            shown = "".join(f" [image {next(numbers)} attached above]" for a in m.attachments if is_web_image(a))
+            lines.append(f"{h} [{_when(m)}] {m.role}: {m.text}{shown}")
     return "\n".join(lines), memories, messages
+
+
+def web_images(request: ExtractionRequest) -> list[str]:
+    """The http(s) image URLs of the new messages, in order: sent to the model as image blocks."""
+    return [a["url"] for m in request.new_messages for a in m.attachments if is_web_image(a)]
 
 
 def _handle(raw: str, prefix: str) -> str:
@@ -144,6 +177,18 @@ def _clause(content: str) -> str:
         if content.startswith(prefix):
             return content[len(prefix):].rstrip(".")
     return content
+
+
+def _attributes(d: DecisionModel, content: str) -> dict[str, Any]:
+    """A decision's attributes: its language, and for a skill the procedure (domain/skill.py's shape)."""
+    lang = "zh" if _CJK.search(content) else "en"
+    if d.kind != "skill" or d.skill is None:
+        return {"lang": lang}
+    s = d.skill
+    skill = Skill(name=s.name.strip(), steps=tuple(x.strip() for x in s.steps if x.strip()), lang=lang,
+                  description=s.description.strip(), parameters=dict(s.parameters),
+                  constraints=tuple(s.constraints), examples=tuple(s.examples), origin=s.origin)
+    return skill.attributes()
 
 
 def _retryable(error: anthropic.APIStatusError) -> bool:
@@ -204,7 +249,7 @@ class AnthropicExtractor:
             return Extraction(decisions=(), decided_by=self.name)
         prompt, memories, messages = render_request(request)
         try:
-            response = self._call(prompt)
+            response = self._call(prompt, web_images(request))
         except anthropic.AnthropicError as error:
             return self._fall_back(request, _why(error))
         block = next((b for b in response.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
@@ -218,14 +263,19 @@ class AnthropicExtractor:
                                    else "malformed output")
         return self._to_extraction(output, request, memories, messages)
 
-    def _call(self, prompt: str) -> Any:
-        """One Messages API call, retried on 429 / 529 / 5xx / connection errors."""
+    def _call(self, prompt: str, images: Sequence[str] = ()) -> Any:
+        """One Messages API call, retried on 429 / 529 / 5xx / connection errors. ``images``: URLs
+        sent as image blocks before the text (the model fetches them), in the order the prompt numbers them."""
+        content: Any = prompt
+        if images:
+            content = [{"type": "image", "source": {"type": "url", "url": url}} for url in images]
+            content.append({"type": "text", "text": prompt})
         for attempt in range(1, self.max_attempts + 1):
             self.calls += 1
             try:
                 return self.client.messages.create(
                     model=self.model, max_tokens=self.max_tokens, system=SYSTEM_PROMPT,
-                    messages=[{"role": "user", "content": prompt}], timeout=self.timeout,
+                    messages=[{"role": "user", "content": content}], timeout=self.timeout,
                     tools=[TOOL], tool_choice={"type": "tool", "name": TOOL_NAME},
                 )
             except anthropic.APIStatusError as error:
@@ -302,7 +352,7 @@ class AnthropicExtractor:
             reasoning=d.reasoning,
             confidence=d.confidence,
             source_message_ids=tuple(dict.fromkeys(s for s in sources if s)) or new_ids,
-            attributes={"lang": "zh" if _CJK.search(content) else "en"},
+            attributes=_attributes(d, content),
             merge_into=memories.get(_handle(d.merge_into or "", "M")),
         )
 

@@ -9,9 +9,17 @@ from __future__ import annotations
 import functools
 
 from domain.consolidation import GROUPS, PARAPHRASE_KINDS, Consolidator, Similar
-from domain.extraction import CandidateFinder, Extraction, ExtractionRequest
+from domain.extraction import Candidate, CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
+from domain.skill import decide_skills
 from domain.tool_usage import tool_candidates
+from extraction.rules.attachments import attachment_candidates
+from extraction.rules.skills import find_skills
+
+
+def restates_skill(candidate: Candidate, skills_covered: set[str]) -> bool:
+    """The fallback's catch-all note about a message a skill represents whole: the skill says it."""
+    return candidate.slot.startswith("note.") and set(candidate.source_message_ids) <= skills_covered
 
 
 class RuleBasedExtractor:
@@ -39,12 +47,15 @@ class RuleBasedExtractor:
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)
         tools, tools_covered = tool_candidates(request.messages)
-        candidates = list(found.candidates) + tools
+        skills, skills_covered = find_skills(request.messages)  # decided apart: domain/skill.py
+        media, media_covered = attachment_candidates(request.messages)
+        tools_covered = tools_covered | skills_covered | media_covered  # represented whole
+        candidates = [c for c in found.candidates if not restates_skill(c, skills_covered)] + tools + media
         self._prefetch(candidates, request)
         decisions, held_by, unplaced = self.consolidator.decide_with_coverage(
             candidates, request.existing, request.messages)
         return Extraction(
-            decisions=tuple(decisions),
+            decisions=tuple(decisions) + tuple(decide_skills(skills, request.existing)),
             held_by=held_by,
             # a message part of which became no memory is only partly represented: its episode stays
             covered_message_ids=(found.covered_message_ids - unplaced) | tools_covered,
