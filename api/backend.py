@@ -257,7 +257,7 @@ class Backend:
         completed; dead-lettered → failed."""
         if task is not None and task.status in (COMPLETED, FAILED):
             return task.status
-        raw = self.runtime.store.raw_input(event_id)
+        raw = self.runtime.store.raw_input(event_id, user_id)
         if raw is not None and raw.is_refined:
             task = task or Task(user_id, RUNNING)
             if task.refined_head is None:

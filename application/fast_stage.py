@@ -30,7 +30,6 @@ import re
 import unicodedata
 from typing import Any
 
-from domain.attachments import message_attachments
 from domain.envelope import InputEnvelope, Message
 from domain.memory import Memory
 from domain.raw_input import episode_id
@@ -95,19 +94,14 @@ def message_id_of(envelope: InputEnvelope, index: int) -> str:
 
 
 def source_of(envelope: InputEnvelope, index: int) -> dict[str, Any]:
-    """One message as a memory's source; its images and files too (``attachments``, domain/attachments.py)."""
     message = envelope.messages[index]
-    source = Source(
+    return Source(
         event_id=envelope.event_id,
         message_id=message_id_of(envelope, index),
         conversation_id=envelope.conversation_id,
         chat_time=message.chat_time.isoformat() if message.chat_time else None,
         role=message.role,
     ).to_dict()
-    attachments = message_attachments(message)
-    if attachments:
-        source["attachments"] = attachments
-    return source
 
 
 def window_context(envelope: InputEnvelope, index: int, size: int | None = None) -> list[dict[str, str]]:
@@ -126,7 +120,8 @@ def window_context(envelope: InputEnvelope, index: int, size: int | None = None)
 
 
 def build_episodes(
-    envelope: InputEnvelope, cause: dict[str, Any], chunk_chars: int, chunk_overlap: int
+    envelope: InputEnvelope, cause: dict[str, Any], chunk_chars: int, chunk_overlap: int,
+    scope: str | None = None,
 ) -> list[Memory]:
     """One episode per message (per chunk of a long message), with deterministic IDs."""
     episodes: list[Memory] = []
@@ -148,7 +143,7 @@ def build_episodes(
                 attributes["context"] = context
             suffix = str(index) if part == 0 else f"{index}.{part}"
             memory = Memory(
-                id=episode_id(envelope.event_id, suffix),
+                id=episode_id(envelope.event_id, suffix, scope),
                 user_id=envelope.user_id,
                 conversation_id=envelope.conversation_id,
                 agent_id=envelope.agent_id,

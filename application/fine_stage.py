@@ -27,7 +27,6 @@ from eventsourcing.domain import Aggregate
 
 from application.memory_app import MemoryApplication
 from domain.envelope import InputEnvelope
-from domain.attachments import message_attachments
 from domain.information import carries_information
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.memory import Memory
@@ -97,7 +96,6 @@ def window_messages(envelope: InputEnvelope, is_new: bool) -> list[WindowMessage
             tool_output=m.tool_output,
             status=m.status,
             latency_ms=m.latency_ms,
-            attachments=tuple(message_attachments(m)),
         )
         for i, m in enumerate(envelope.messages)
         if m.role != "system"  # the app's instructions, never a statement about the user
@@ -159,7 +157,7 @@ class FineStage:
         event_id = directory.last_input.get(envelope.conversation_id or "")
         if not event_id or event_id == envelope.event_id:
             return None
-        raw = self.store.raw_input(event_id)
+        raw = self.store.raw_input(event_id, directory.user_id)
         if raw is None:
             return None
         return InputEnvelope.model_validate(raw.payload)
@@ -256,7 +254,7 @@ class FineStage:
             )
             if not successors:
                 continue  # nothing replaces it: keep the raw text searchable
-            archived += self._archive_episodes(self._episodes_of(envelope.event_id, index), Reason.SUPERSEDED,
+            archived += self._archive_episodes(self._episodes_of(envelope.event_id, index, envelope.user_id), Reason.SUPERSEDED,
                                                cause, decided_by, successors, result)
         return archived
 
@@ -276,7 +274,7 @@ class FineStage:
             message_id = message_id_of(envelope, index)
             citing = sorted(mid for mid, m in touched.items()
                             if m.is_active and any(s.get("message_id") == message_id for s in m.sources))
-            episodes = [e for e in self._episodes_of(envelope.event_id, index) if str(e.id) not in done]
+            episodes = [e for e in self._episodes_of(envelope.event_id, index, envelope.user_id) if str(e.id) not in done]
             archived += self._archive_episodes(episodes, Reason.NO_INFORMATION, cause, NO_INFORMATION_POLICY,
                                                citing, result)
         return archived
@@ -325,21 +323,21 @@ class FineStage:
             for source in old_sources:
                 if source.get("event_id") == current_event_id:
                     continue  # this input states the new value
-                index = self._message_index(source.get("event_id"), source.get("message_id"))
+                index = self._message_index(source.get("event_id"), source.get("message_id"), memory.user_id)
                 if index is None:
                     continue
-                episodes = [e for e in self._episodes_of(source["event_id"], index)
+                episodes = [e for e in self._episodes_of(source["event_id"], index, memory.user_id)
                             if str(e.id) not in seen and str(e.id) not in touched]
                 seen.update(str(e.id) for e in episodes)
                 archived += self._archive_episodes(episodes, Reason.SUPERSEDED, cause, decided_by,
                                                    [memory_id], result)
         return archived
 
-    def _message_index(self, event_id: str | None, message_id: str | None) -> int | None:
+    def _message_index(self, event_id: str | None, message_id: str | None, user_id: str) -> int | None:
         """Where a source message sits in the input that carried it (episodes are keyed by index)."""
         if not event_id or not message_id:
             return None
-        raw = self.store.raw_input(event_id)
+        raw = self.store.raw_input(event_id, user_id)
         if raw is None:
             return None
         try:
@@ -348,12 +346,16 @@ class FineStage:
             return None
         return next((i for i in range(len(envelope.messages)) if message_id_of(envelope, i) == message_id), None)
 
-    def _episodes_of(self, event_id: str, index: int) -> list[Memory]:
-        first = self._load(str(episode_id(event_id, str(index))))
+    def _episodes_of(self, event_id: str, index: int, user_id: str) -> list[Memory]:
+        """The episodes of one message of ``user_id``'s input ``event_id`` (their ids carry
+        the input's scope, domain/raw_input.py)."""
+        raw = self.store.raw_input(event_id, user_id)
+        scope = getattr(raw, "scope", None)
+        first = self._load(str(episode_id(event_id, str(index), scope)))
         if first is None or not first.is_active:
             return []
         rest = [
-            self._load(str(episode_id(event_id, f"{index}.{part}")))
+            self._load(str(episode_id(event_id, f"{index}.{part}", scope)))
             for part in range(1, int(first.attributes.get("chunks", 1)))
         ]
         return [first] + [e for e in rest if e is not None and e.is_active]

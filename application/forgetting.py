@@ -36,7 +36,6 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from application.memory_app import MemoryApplication
-from domain.raw_input import raw_input_id
 from domain.user_directory import directory_id
 from domain.views import fold
 
@@ -113,9 +112,11 @@ class Forgetter:
         mapper = self.store.mapper
         keys = getattr(mapper, "keys", None)
         if memory_id is None:
+            # This user's inputs (event ids are unique per user), looked up while the key still opens them.
+            raws = [self.store.raw_input(e, user_id) for e in sorted(event_ids)]
             if keys is not None:
                 report.key_deleted = keys.delete(user_id)
-            aggregates = [UUID(m) for m in ids] + [raw_input_id(e) for e in sorted(event_ids)]
+            aggregates = [UUID(m) for m in ids] + [raw.id for raw in raws if raw is not None]
             aggregates.append(directory_id(user_id))
             report.rewritten_events = self._redact(aggregates, user_id, only_clear=True)
             report.rewritten_events += self._redact_snapshots([directory_id(user_id)], user_id)

@@ -60,8 +60,18 @@ class MemoryApplication(Application):
             return None
         return found if isinstance(found, kind) else None
 
-    def raw_input(self, event_id: str) -> RawInput | None:
-        return self.find(raw_input_id(event_id), RawInput)
+    def raw_input(self, event_id: str, user_id: str | None = None) -> RawInput | None:
+        """The input with this ``event_id``; with ``user_id``, that user's (domain/raw_input.py:
+        event ids are unique per user). Without it, the input holding the plain ID."""
+        plain = self.find(raw_input_id(event_id), RawInput)
+        if user_id is None or (plain is not None and plain.user_id == user_id):
+            return plain
+        return self.find(raw_input_id(event_id, user_id), RawInput)
+
+    def taken_by_another(self, event_id: str, user_id: str) -> bool:
+        """Whether another user's input holds ``event_id``'s plain ID (so this user's is scoped)."""
+        plain = self.find(raw_input_id(event_id), RawInput)
+        return plain is not None and plain.user_id != user_id
 
     def memory(self, memory_id: str | UUID) -> Memory | None:
         try:

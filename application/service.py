@@ -74,20 +74,21 @@ class MemoryService:
         embeds them ahead: projections/embed_ahead.py); must not raise."""
         self._deferral = threading.local()  # per thread: another caller's ingest still projects its own
 
-    def _recording(self, envelope: InputEnvelope, cause: Cause | None) -> tuple[list[Aggregate], IngestOutcome]:
+    def _recording(self, envelope: InputEnvelope, cause: Cause | None,
+                   scope: str | None = None) -> tuple[list[Aggregate], IngestOutcome]:
         """The raw input and its episodes, not yet saved."""
         cause_dict = (cause or Cause(event_ids=(envelope.event_id,))).to_dict()
         cause_dict["message_ids"] = [
             m.message_id for m in envelope.messages if m.message_id
         ] or cause_dict["message_ids"]
-        raw = RawInput(
+        raw = (RawInput if scope is None else RawInput.scoped)(
             event_id=envelope.event_id,
             user_id=envelope.user_id,
             input_type="messages",
             payload=envelope.model_dump(mode="json"),
             cause=cause_dict,
         )
-        episodes = build_episodes(envelope, cause_dict, self.chunk_chars, self.chunk_overlap)
+        episodes = build_episodes(envelope, cause_dict, self.chunk_chars, self.chunk_overlap, scope)
         outcome = IngestOutcome(event_id=envelope.event_id, user_id=envelope.user_id,
                                 episodes=[str(e.id) for e in episodes])
         return [raw, *episodes], outcome
@@ -102,6 +103,15 @@ class MemoryService:
         try:
             self.store.save_tracked(aggregates, tracking)
         except IntegrityError:
+            if self.store.taken_by_another(envelope.event_id, envelope.user_id):
+                # Another user's input holds the plain ID: this one is scoped by its user.
+                aggregates, outcome = self._recording(envelope, cause, scope=envelope.user_id)
+                try:
+                    self.store.save_tracked(aggregates, tracking)
+                    self._saved()
+                    return outcome
+                except IntegrityError:
+                    pass
             # The same event_id was recorded before (or this position was): a duplicate.
             if tracking is not None:
                 self.store.track_only(tracking)
@@ -129,17 +139,18 @@ class MemoryService:
         self._saved()
         return outcomes
 
-    def _raw_input(self, event_id: str) -> RawInput:
-        raw = self.store.raw_input(event_id)
+    def _raw_input(self, event_id: str, user_id: str | None = None) -> RawInput:
+        raw = self.store.raw_input(event_id, user_id)
         if raw is None:
             raise UnknownInputError(f"no recorded input with event_id {event_id!r}")
         return raw
 
     def _refining(self, event_id: str, cause: Cause | None,
-                  raw: RawInput | None = None) -> tuple[list[Aggregate], RefineResult] | None:
+                  raw: RawInput | None = None,
+                  user_id: str | None = None) -> tuple[list[Aggregate], RefineResult] | None:
         """The Fine stage's pending events for one input, or None when it is already refined."""
         if raw is None:
-            raw = self._raw_input(event_id)
+            raw = self._raw_input(event_id, user_id)
         if raw.is_refined:
             return None
         cause_dict = (cause or Cause(event_ids=(event_id,))).to_dict()
@@ -148,13 +159,15 @@ class MemoryService:
         return self.fine_stage.plan(raw, directory, cause_dict)
 
     def refine(
-        self, event_id: str, cause: Cause | None = None, tracking: Tracking | None = None
+        self, event_id: str, cause: Cause | None = None, tracking: Tracking | None = None,
+        user_id: str | None = None,
     ) -> RefineResult:
-        """Fine stage for one recorded input; retried on optimistic-concurrency conflicts."""
+        """Fine stage for one recorded input; retried on optimistic-concurrency conflicts.
+        ``user_id``: the input's owner (event ids are unique per user, domain/raw_input.py)."""
         for attempt in range(MAX_ATTEMPTS):
             if self.store.is_tracked(tracking):
                 return RefineResult(skipped=True)
-            planned = self._refining(event_id, cause)
+            planned = self._refining(event_id, cause, user_id=user_id)
             if planned is None:
                 if tracking is not None:
                     self.store.track_only(tracking)
@@ -170,13 +183,15 @@ class MemoryService:
             return result
         raise ConcurrencyError(f"refine {event_id}: gave up after {MAX_ATTEMPTS} conflicts")
 
-    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking) -> list[RefineResult]:
+    def refine_batch(self, items: Sequence[tuple[str, Cause]], tracking: Tracking,
+                     user_ids: Sequence[str | None] | None = None) -> list[RefineResult]:
         """Fine stage for inputs of *distinct users* in one transaction, one position.
 
         Distinct users keep the plans independent (each reads its own directory and
         memories). Raises on any conflict or error; the caller then goes one by one.
         """
-        raws = [self._raw_input(e) for e, _ in items]
+        users = list(user_ids) if user_ids is not None else [None] * len(items)
+        raws = [self._raw_input(e, u) for (e, _), u in zip(items, users)]
         if len({raw.user_id for raw in raws}) != len(raws):
             raise ValueError("refine_batch needs inputs of distinct users")
         pending: list[Aggregate] = []
@@ -201,7 +216,7 @@ class MemoryService:
         """
         with self._projections_deferred():
             outcome = self.record_input(envelope, cause)
-            outcome.absorb(self.refine(envelope.event_id, cause))
+            outcome.absorb(self.refine(envelope.event_id, cause, user_id=envelope.user_id))
         return outcome
 
     def ingest_batch(self, envelopes: Sequence[InputEnvelope]) -> list[IngestOutcome | Exception]:
@@ -227,7 +242,7 @@ class MemoryService:
                 outcomes = [self._try(self.record_input, e) for e in envelopes]
             for envelope, outcome in zip(envelopes, outcomes):
                 if isinstance(outcome, IngestOutcome):
-                    refined = self._try(self.refine, envelope.event_id)
+                    refined = self._try(self.refine, envelope.event_id, None, None, envelope.user_id)
                     if isinstance(refined, Exception):
                         outcome = refined
                     else:
@@ -295,8 +310,8 @@ class MemoryService:
         elif self.on_saved is not None:
             self.on_saved()
 
-    def raw_input(self, event_id: str) -> dict[str, Any] | None:
-        raw = self.store.raw_input(event_id)
+    def raw_input(self, event_id: str, user_id: str | None = None) -> dict[str, Any] | None:
+        raw = self.store.raw_input(event_id, user_id)
         if raw is None:
             return None
         return {"event_id": raw.event_id, "user_id": raw.user_id, "payload": raw.payload}

@@ -6,6 +6,13 @@ retention has expired. Its ID derives from the envelope's ``event_id``: recordin
 the same envelope twice collides on the aggregate ID and is recognised as a
 duplicate, which is what makes re-ingest idempotent.
 
+``event_id`` is unique per user (an app's users are distinct internal user ids), not
+globally: the first input to use an ``event_id`` takes the plain ID, as every input did
+before, and another user's input with the same ``event_id`` takes an ID *scoped* by its
+user (``scope``), so no user can block another's input by guessing its ids. Data dirs
+written before hold only plain IDs and load as they were; lookups that know the user
+(``MemoryApplication.raw_input(event_id, user_id)``) try the plain ID, then the scoped one.
+
 Each user's directory of memories is ``domain.user_directory.UserDirectory``.
 """
 
@@ -19,13 +26,17 @@ from eventsourcing.domain import Aggregate, event
 from domain.values import stable_id
 
 
-def raw_input_id(event_id: str) -> UUID:
-    return stable_id("raw-input", event_id)
+def raw_input_id(event_id: str, scope: str | None = None) -> UUID:
+    """``scope``: the owner, when another user's input already holds the plain ID."""
+    return stable_id("raw-input", event_id) if scope is None else stable_id("raw-input", "user", scope, event_id)
 
 
-def episode_id(event_id: str, message_index: int) -> UUID:
-    """Deterministic, so the Fine stage can find the episodes the Fast stage wrote."""
-    return stable_id("episode", event_id, str(message_index))
+def episode_id(event_id: str, message_index: int | str, scope: str | None = None) -> UUID:
+    """Deterministic, so the Fine stage can find the episodes the Fast stage wrote
+    (``scope`` as the raw input's)."""
+    if scope is None:
+        return stable_id("episode", event_id, str(message_index))
+    return stable_id("episode", "user", scope, event_id, str(message_index))
 
 
 class RawInput(Aggregate):
@@ -51,7 +62,19 @@ class RawInput(Aggregate):
 
     @classmethod
     def create_id(cls, event_id: str, **_: Any) -> UUID:
+        """The plain ID; a scoped input is created with ``id=raw_input_id(event_id, user_id)``."""
         return raw_input_id(event_id)
+
+    @classmethod
+    def scoped(cls, **kwargs: Any) -> "RawInput":
+        """The input of a user whose ``event_id``'s plain ID another user's input holds."""
+        return cls._create(cls.InputRecorded, id=raw_input_id(kwargs["event_id"], kwargs["user_id"]),  # type: ignore[attr-defined]
+                           **kwargs)
+
+    @property
+    def scope(self) -> str | None:
+        """None when this input holds its event_id's plain ID, else its owner (the module doc)."""
+        return None if self.id == raw_input_id(self.event_id) else self.user_id
 
     @property
     def is_refined(self) -> bool:

@@ -112,7 +112,8 @@ class RecordHandler:
         except ValueError as e:
             return self._dead(r, str(e), "invalid_record", "fast")
         tracking = self._tracking(r)
-        if self.store.is_tracked(tracking) and not self._consumed(r, self.store.raw_input(envelope.event_id)):
+        if self.store.is_tracked(tracking) and not self._consumed(r, self.store.raw_input(envelope.event_id,
+                                                                                   envelope.user_id)):
             tracking = self._broker_replaced(r)
         outcome = self.service.record_input(envelope, cause, tracking)
         return Handled("duplicate" if outcome.duplicate else "processed", [self._handoff(envelope, r)])
@@ -153,15 +154,15 @@ class RecordHandler:
 
     def on_fine(self, r: Record) -> Handled:
         try:
-            event_id, _, cause = self._fine_request(r)
+            event_id, user_id, cause = self._fine_request(r)
         except ValueError as e:
             return self._dead(r, f"bad hand-off: {e}", "invalid_record", "fine")
         tracking = self._tracking(r)
         if self.store.is_tracked(tracking):
-            raw = self.store.raw_input(event_id)
+            raw = self.store.raw_input(event_id, user_id)
             if not self._consumed(r, raw if raw is not None and raw.is_refined else None):
                 tracking = self._broker_replaced(r)
-        result = self.service.refine(event_id, cause, tracking)
+        result = self.service.refine(event_id, cause, tracking, user_id=user_id)
         return Handled("duplicate" if result.skipped else "processed")
 
     def on_fines(self, records: Sequence[Record]) -> list[Handled]:
@@ -181,7 +182,8 @@ class RecordHandler:
                 out.append(self.on_fine(run[start]))
             else:
                 results = self.service.refine_batch([(e, c) for e, _, c in requests[start:end]],
-                                                    self._tracking(run[end - 1]))
+                                                    self._tracking(run[end - 1]),
+                                                    [u for _, u, _ in requests[start:end]])
                 out += [Handled("duplicate" if x.skipped else "processed") for x in results]
             start = end
         return out

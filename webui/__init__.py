@@ -282,7 +282,7 @@ def _source_messages(ms: Any, owner: str, versions: list[dict[str, Any]]) -> dic
             if event_id in seen:
                 continue
             seen.add(event_id)
-            raw = ms.runtime.service.raw_input(event_id)
+            raw = ms.runtime.service.raw_input(event_id, owner)
             if not raw or raw.get("user_id") != owner:
                 continue
             for message in (raw.get("payload") or {}).get("messages") or []:

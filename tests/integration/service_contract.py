@@ -17,6 +17,7 @@ from memstream.bootstrap import build_runtime
 from application.settings import Settings
 from application.memory_app import kafka_tracking
 from domain.envelope import InputEnvelope
+from domain.raw_input import raw_input_id
 from domain.values import Cause
 from extraction.rule_extractor import RuleBasedExtractor
 from projections.catch_up import catch_up
@@ -146,6 +147,34 @@ class ServiceContract:
         runtime.service.ingest(envelope("b1", V2[1], V2[2], user="bob"))
         assert "上海" in self.profile_of(runtime, "xiaoyi")["content"]
         assert "上海" not in self.profile_of(runtime, "bob")["content"]
+
+    def test_one_user_cannot_block_another_with_the_same_event_id(self, runtime):
+        """event_id is unique per user: bob's "e1" is his own input, not a duplicate of xiaoyi's."""
+        first = runtime.service.ingest(envelope(*V1))
+        taken = runtime.service.ingest(envelope("e1", V2[1], V2[2], user="bob"))
+        assert not first.duplicate and not taken.duplicate and taken.created
+        assert set(taken.episodes).isdisjoint(first.episodes)
+        assert "上海" in self.profile_of(runtime, "xiaoyi")["content"]
+        assert "成都" in self.profile_of(runtime, "bob")["content"]
+        assert runtime.service.ingest(envelope("e1", V2[1], V2[2], user="bob")).duplicate
+        assert runtime.service.ingest(envelope(*V1)).duplicate
+        store = runtime.store
+        # The first owner keeps the plain id every data dir written before holds; bob's is scoped.
+        assert store.raw_input("e1", "xiaoyi").id == raw_input_id("e1") == store.raw_input("e1").id
+        assert store.raw_input("e1", "bob").id == raw_input_id("e1", "bob")
+        assert store.raw_input("e1", "bob").user_id == "bob" and store.raw_input("e1", "bob").is_refined
+        assert store.raw_input("e1", "carol") is None
+
+    def test_a_fine_batch_refines_same_event_ids_of_distinct_users(self, runtime):
+        svc = runtime.service
+        for n, user in enumerate(("xiaoyi", "bob")):
+            svc.record_input(envelope("same", V1[1], V1[2], user=user), Cause(event_ids=("same",)),
+                             kafka_tracking("t.messages", 0, n))
+        results = svc.refine_batch([("same", Cause(event_ids=("same",))), ("same", Cause(event_ids=("same",)))],
+                                   kafka_tracking("t.fine", 0, 0), ["xiaoyi", "bob"])
+        assert [r.skipped for r in results] == [False, False]
+        assert runtime.store.raw_input("same", "xiaoyi").is_refined and runtime.store.raw_input("same", "bob").is_refined
+        assert runtime.store.unrefined_inputs() == []
 
     def test_a_projection_note_is_kept_and_replaced_in_place(self, runtime):
         """Where the vector projection records which model made its index."""
