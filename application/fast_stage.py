@@ -30,6 +30,7 @@ import re
 import unicodedata
 from typing import Any
 
+from domain.attachments import message_attachments
 from domain.envelope import InputEnvelope, Message
 from domain.memory import Memory
 from domain.raw_input import episode_id
@@ -94,14 +95,19 @@ def message_id_of(envelope: InputEnvelope, index: int) -> str:
 
 
 def source_of(envelope: InputEnvelope, index: int) -> dict[str, Any]:
+    """One message as a memory's source; its images and files too (``attachments``, domain/attachments.py)."""
     message = envelope.messages[index]
-    return Source(
+    source = Source(
         event_id=envelope.event_id,
         message_id=message_id_of(envelope, index),
         conversation_id=envelope.conversation_id,
         chat_time=message.chat_time.isoformat() if message.chat_time else None,
         role=message.role,
     ).to_dict()
+    attachments = message_attachments(message)
+    if attachments:
+        source["attachments"] = attachments
+    return source
 
 
 def window_context(envelope: InputEnvelope, index: int, size: int | None = None) -> list[dict[str, str]]:

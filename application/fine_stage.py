@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate
 
 from application.memory_app import MemoryApplication
 from domain.envelope import InputEnvelope
+from domain.attachments import message_attachments
 from domain.information import carries_information
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.memory import Memory
@@ -96,6 +97,7 @@ def window_messages(envelope: InputEnvelope, is_new: bool) -> list[WindowMessage
             tool_output=m.tool_output,
             status=m.status,
             latency_ms=m.latency_ms,
+            attachments=tuple(message_attachments(m)),
         )
         for i, m in enumerate(envelope.messages)
         if m.role != "system"  # the app's instructions, never a statement about the user
