@@ -187,6 +187,19 @@ def _aware_time(name: str, value: datetime | None, assume_utc: bool = True) -> d
     return aware if assume_utc else value
 
 
+def _time_validators(name: str, assume_utc: bool = True) -> tuple[Any, Any]:
+    """The two validators of one time field: a date-time string (never a number) before
+    parsing, an aware datetime after; shared by every model with a time field."""
+
+    def iso_string(cls: Any, value: Any) -> Any:
+        return _iso_time_input(name, value)
+
+    def aware(cls: Any, value: datetime | None) -> datetime | None:
+        return _aware_time(name, value, assume_utc)
+
+    return field_validator(name, mode="before")(iso_string), field_validator(name)(aware)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -278,15 +291,7 @@ class Message(_Model):
     status: Text(64) | None = None
     latency_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
-    @field_validator("chat_time", mode="before")
-    @classmethod
-    def _iso_string(cls, value: Any) -> Any:
-        return _iso_time_input("chat_time", value)
-
-    @field_validator("chat_time")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return _aware_time("chat_time", value)
+    _iso_string, _aware = _time_validators("chat_time")
 
     @field_validator("tool_input", "tool_output", mode="before")
     @classmethod
@@ -427,23 +432,9 @@ class KnowledgeDocument(_Model):
             raise ValueError("a knowledge document needs text (or \"deleted\": true to remove it)")
         return self
 
-    @model_validator(mode="after")
-    def _text_unless_deleted(self) -> "KnowledgeDocument":
-        if not self.deleted and not self.text.strip():
-            raise ValueError("a knowledge document needs text (or \"deleted\": true to remove it)")
-        return self
-
     @field_validator("user_id")
     @classmethod
     def _user_id(cls, value: str | None) -> str | None:
         return None if value is None else normalise_user_id(value)
 
-    @field_validator("updated_at", mode="before")
-    @classmethod
-    def _iso_string(cls, value: Any) -> Any:
-        return _iso_time_input("updated_at", value)
-
-    @field_validator("updated_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return _aware_time("updated_at", value, assume_utc=False)
+    _iso_string, _aware = _time_validators("updated_at", assume_utc=False)
