@@ -33,8 +33,11 @@ def attachment_candidates(messages: Sequence[WindowMessage]) -> tuple[list[Candi
             continue
         words = [words_of(a) for a in message.attachments]
         own_text = message.text
-        for piece in words:
-            own_text = own_text.replace(f"[file: {piece}]", "").replace(piece, "")
+        for attachment in message.attachments:  # what is left once the attachments' words are gone
+            if attachment.get("name"):
+                own_text = own_text.replace(f"[file: {attachment['name']}]", "")
+            for piece in (attachment.get("caption"), attachment.get("alt")):
+                own_text = own_text.replace(piece, "") if piece else own_text
         for attachment, text in zip(message.attachments, words):
             if not text:
                 continue
