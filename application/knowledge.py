@@ -169,3 +169,17 @@ def document_order(view: dict[str, Any]) -> tuple[str, int, int]:
     attributes = view.get("attributes") or {}
     chunk = int(attributes.get("chunk") or 0)
     return str(attributes.get("doc_id") or ""), int(attributes.get("position", chunk) or 0), chunk
+
+
+def merge_sources(results: list[list[dict[str, Any]]], top_k: int) -> list[dict[str, Any]]:
+    """Several sources' search results (the user's, each knowledge base's), each labelled with
+    its ``origin`` and merged best first. Each source's scores are normalised within its own
+    search, so the best hit of every source competes on equal terms: a question answered by the
+    handbook and by the user's own words gets both. Ties go to the earlier source."""
+    merged: list[tuple[float, int, dict[str, Any]]] = []
+    for number, views in enumerate(results):
+        for rank, view in enumerate(views):
+            merged.append((-float(view.get("score") or 0.0), rank * len(results) + number,
+                           {**view, "origin": origin_of(view)}))
+    merged.sort(key=lambda item: item[:2])
+    return [view for _, _, view in merged[:top_k]]

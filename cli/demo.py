@@ -3,7 +3,8 @@
 Starts the bundled Tansu broker and a worker process, publishes the examples
 (plus one deliberately broken record, to show a dead letter), waits until every
 input is refined and every projection has caught up, stops both cleanly, then
-prints the memories, the 小忆 version chain and a search.
+prints the memories, the 小忆 version chain, a search, 张伟's skill refined in a later
+conversation and a question answered from both a user and the knowledge base.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from memstream.bootstrap import build_runtime
 from application.jsonl import BadLine, read_jsonl
-from application.knowledge import document_event_id
+from application.knowledge import document_event_id, kb_space, merge_sources, origin_label
 from application.settings import REPO_ROOT, Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
 from domain.raw_input import RawInput, raw_input_id
@@ -28,13 +29,15 @@ from projections.vector_projection import TRACKING_NAME as VECTOR_POSITION
 from streams.broker import TansuBroker
 from cli.main import CommandError
 from streams.publish import record_key, record_value, send_all
-from cli.render import emit_json, print_history, print_memories
+from cli.render import emit_json, memory_line, print_history, print_memories
 from streams.topics import ensure_topics, topic_specs_for
 
 EXAMPLES = REPO_ROOT / "examples"
 MARKER = ".memstream-demo"
 POISON = b'{"user_id": "xiaoyi", "messages": "this is not a list"}'
 WAIT_SECONDS = 180
+KB_ID = "travel-faq"
+KB_QUESTION = "can I cancel my hotel booking for free?"
 
 
 def memstream_command() -> str:
@@ -174,13 +177,18 @@ def show(settings: Settings, envelopes: list[InputEnvelope], as_json: bool) -> i
         profile = next(v for v in memories["xiaoyi"] if v["key"] == "profile")
         chain = runtime.timeline.history(profile["memory_id"])
         hits = runtime.read_side.memory_search.search("xiaoyi", "住在哪里", top_k=3)
+        skill = next((v for v in memories.get("zhang", []) if v["kind"] == "skill"), None)
+        skill_chain = runtime.timeline.history(skill["memory_id"]) if skill else []
+        search = runtime.read_side.memory_search.search
+        kb_hits = merge_sources([search(owner, KB_QUESTION, top_k=2) for owner in ("alice", kb_space(KB_ID))], 3)
         from application.dead_letters import DeadLetterBox
 
         letters = DeadLetterBox(runtime.store).recent()
     finally:
         runtime.close()
     if as_json:
-        emit_json({"memories": memories, "xiaoyi_history": chain, "search": hits,
+        emit_json({"memories": memories, "xiaoyi_history": chain, "search": hits, "skill_history": skill_chain,
+                   "kb_search": kb_hits,
                    "dead_letters": [{k: v for k, v in d.items() if k != "value_b64"} for d in letters],
                    "data_dir": str(settings.data_dir)})
         return 0
@@ -191,6 +199,13 @@ def show(settings: Settings, envelopes: list[InputEnvelope], as_json: bool) -> i
     print_history(chain)
     print('\n== search --user xiaoyi "住在哪里" ==')
     print_memories(hits)
+    if skill_chain:
+        print("\n== 张伟's skill, refined in a later conversation (same Memory ID) ==")
+        print_history(skill_chain)
+        print(f"      steps: {skill_chain[-1]['attributes'].get('steps')}")
+    print(f'\n== search --user alice --kb {KB_ID} "{KB_QUESTION}" ==')
+    for view in kb_hits:
+        print(f"[{origin_label(view['origin'])}] {memory_line(view)}")
     print("\n== dead letters ==")
     for d in letters:
         print(f"{d['topic']}[{d['partition']}]@{d['offset']}: {d['reason']}")

@@ -98,22 +98,14 @@ class Memstream:
 
     def _search_sources(self, query: str, user_id: str | None, kb_ids: list[str], *, top_k: int,
                         **filters: Any) -> list[dict[str, Any]]:
-        """One search per source (the user, each knowledge base), merged best first. Each
-        source's scores are normalised within its own search, so the best hit of every source
-        competes on equal terms: a question answered by the handbook and by the user's own
-        words gets both."""
-        from application.knowledge import kb_space, origin_of
+        """One search per source (the user, each knowledge base), merged best first
+        (``application.knowledge.merge_sources``)."""
+        from application.knowledge import kb_space, merge_sources
 
         if user_id is None and not kb_ids:
             raise ValueError("search needs user_id or kb_ids")
         owners = ([user_id] if user_id is not None else []) + [kb_space(kb) for kb in kb_ids]
-        merged: list[tuple[float, int, dict[str, Any]]] = []
-        for rank_source, owner in enumerate(owners):
-            for rank, view in enumerate(self.search(query, user_id=owner, top_k=top_k, **filters)):
-                merged.append((-float(view.get("score") or 0.0), rank * len(owners) + rank_source,
-                               {**view, "origin": origin_of(view)}))
-        merged.sort(key=lambda item: item[:2])
-        return [view for _, _, view in merged[:top_k]]
+        return merge_sources([self.search(query, user_id=owner, top_k=top_k, **filters) for owner in owners], top_k)
 
     def memories(self, *, user_id: str | None = None, include_archived: bool = False,
                  kinds: Iterable[str] = (), as_of: datetime | str | None = None,

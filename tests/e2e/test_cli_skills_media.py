@@ -89,3 +89,14 @@ def test_an_image_is_found_through_its_caption_in_another_language(ingested, mod
     cv = as_json(memstream("search", "--user", "lin", "简历文件", "--top-k", "2", "--json", data_dir=data,
                            model_dir=model_dir))["results"]
     assert any("lin_cv_2025.pdf" in h["content"] for h in cv)
+
+
+def test_the_demo_shows_a_skill_and_a_knowledge_base_answer(tmp_path, model_dir):
+    result = as_json(memstream("demo", "--json", data_dir=tmp_path / "demo", model_dir=model_dir, timeout=300))
+    v1, v2 = result["skill_history"]
+    assert v1["kind"] == "skill" and v1["memory_id"] == v2["memory_id"] and v2["reason"] == "refinement"
+    assert "Excel" in v1["content"] and "飞书文档" in v2["content"]
+    top = result["kb_search"][0]
+    assert top["origin"] == {"type": "kb", "kb_id": "travel-faq", "doc_id": "refunds", "title": "Refund policy"}
+    assert "24 hours" in top["content"]
+    assert {h["origin"]["type"] for h in result["kb_search"]} == {"kb", "user"}
