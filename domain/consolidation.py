@@ -215,6 +215,8 @@ class Consolidator:
             return None, None
         subject = a.get("subject", "user")
         mine = self.words(cand.content) | set(a.get("topic") or ())
+        if a.get("replaced"):  # "从云南改成贵州", "Banff instead of Whistler": the old value names the topic
+            mine = mine | self.words(str(a["replaced"]))
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
         for w in working:
@@ -229,10 +231,12 @@ class Consolidator:
                 same_family = bool(family_slots) and slot.startswith(family_slots)
                 if same_family and change and not additive:
                     score = 2.0 + len(shared)
-                elif shared and (change or polarity_slot and slot.split(".")[0] in POLARITY_FAMILIES):
+                elif shared and polarity_slot and slot.split(".")[0] in POLARITY_FAMILIES:
                     score = 1.0 + len(shared)
-                elif shared and a.get("revise_only") and len(shared) >= 1 and change:
-                    score = 0.5 + len(shared)
+                elif shared and change and not a.get("weak_change") and not a.get("revise_only"):
+                    score = 1.0 + len(shared)
+                elif len(shared) >= 2 and a.get("revise_only") and change and not a.get("weak_change"):
+                    score = 0.5 + len(shared)  # no first person: only what it clearly shares a topic with
                 else:
                     continue
                 if score > best[0]:

@@ -16,7 +16,7 @@ from extraction.rules import pattern_cache as re
 from extraction.rules.base import Found, Sentence, hedged, negated
 from extraction.rules.filler import is_filler
 from extraction.rules.lexicon import slugify
-from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, content_words, family_of, has_change, is_additive
+from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, content_words, family_of, has_change, is_additive, weak_change_only
 
 RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "husband", "partner", "son", "daughter",
                 "grandma", "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
@@ -212,6 +212,7 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     f = Found("fact", slot, predicate.rstrip("."), [(0, len(s.text))], content=content, group=STANDALONE,
               attributes={"fallback": True, "family": family, "topic": words, "subject": subject_key,
                           "change": has_change(core, lang), "additive": is_additive(core, lang),
+                          "weak_change": weak_change_only(core, lang),
                           "revise_only": revise_only, "replaced": replaced.group(0).strip(" ,，") if replaced else None,
                           "family_slots": list(FAMILY_SLOTS.get(family or "", ())) if subject is None else []})
     f.confidence = 0.8

@@ -126,8 +126,23 @@ def content_words(text: str) -> set[str]:
     return out
 
 
+WEAK_CHANGE_EN = frozenset({"since", "new", "went", "became", "become", "turned", "start", "started", "joined", "left",
+                            "barely"})
+WEAK_CHANGE_ZH = frozenset({"后来", "又", "已经", "开始", "成了"})
+"""Markers that narrate more often than they revise ("since we last talked", "a new friend",
+"went to the park"): they count for a change within a predicate family or an object's
+polarity, but a statement whose only markers are these does not revise by shared words alone."""
+
+
 def has_change(text: str, lang: str) -> bool:
     return bool((CHANGE_ZH if lang == "zh" else CHANGE_EN).search(text))
+
+
+def weak_change_only(text: str, lang: str) -> bool:
+    """Every change marker of ``text`` is a weak one (see ``WEAK_CHANGE_EN``)."""
+    weak = WEAK_CHANGE_ZH if lang == "zh" else WEAK_CHANGE_EN
+    found = [m.group(0).lower() for m in (CHANGE_ZH if lang == "zh" else CHANGE_EN).finditer(text)]
+    return bool(found) and all(w in weak for w in found)
 
 
 def is_additive(text: str, lang: str) -> bool:
