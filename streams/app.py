@@ -194,7 +194,7 @@ def build_app(settings: Settings, runtime: Runtime, role: str = "all", web_port:
     if role in ("all", "offline"):
         from streams.offline_sweeps import add_offline_agents
 
-        add_offline_agents(app, settings, runtime, offline_marks)
+        add_offline_agents(app, settings, runtime, offline_marks, lanes)
 
     if role == "all":  # the process owning the embedded index: the only one that can forget in full
         from streams.control import add_control_agent

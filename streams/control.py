@@ -13,9 +13,11 @@ forget must purge. The memory-events tombstones are not sent here: the outbox se
 one per forgotten memory when it reaches the forgetting's audit record in the log
 (streams/outbox.py), whoever forgot (this agent, the CLI, the HTTP API).
 
-While a forget runs, the worker's other lanes wait for it (``exclusive``): the Fast and
-Fine stages cannot record anything about the user half-way through, and the projection
-loop does not write the timeline or the index the forget rewrites.
+While a forget runs, the worker's other lanes wait for it (``exclusive``): the Fast, Fine
+and Offline stages cannot record anything about the user half-way through (a sweep that
+saved the user's memories after the key was deleted would seal their old content under a
+new key), and the projection loop does not write the timeline or the index the forget
+rewrites.
 
 A record that is not a valid command, or names a memory the user does not have, is a
 dead letter with its reason (stage ``control``); the position is tracked, so a
@@ -39,8 +41,9 @@ from streams.payloads import DeadLetterRecord, ForgetCommand
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
-LANE_ORDER = ("fast", "fine", "projections")
-"""The forget runs on the last lane while the earlier ones each wait for the next."""
+LANE_ORDER = ("offline", "fast", "fine", "projections")
+"""The forget runs on the last lane while the earlier ones each wait for the next (``offline``:
+the Offline stage's sweeps, when this worker runs them)."""
 
 
 class ControlHandler:
@@ -87,7 +90,7 @@ class ControlHandler:
 
 
 def exclusive(lanes: Mapping[str, Executor], call: Callable[..., Any], *args: Any) -> "asyncio.Future[Any]":
-    """Run ``call`` on the projections lane while the Fast and Fine lanes wait for it to end.
+    """Run ``call`` on the projections lane while the other lanes wait for it to end.
 
     Each lane's thread blocks on the next lane's future, never the other way round, so
     the nesting cannot deadlock; work queued on any lane runs after the call."""

@@ -33,7 +33,10 @@ from application.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def add_offline_agents(app: faust.App, settings: Settings, runtime: Any, marks: faust.TopicT) -> None:
+def add_offline_agents(app: faust.App, settings: Settings, runtime: Any, marks: faust.TopicT,
+                       lanes: dict[str, Any] | None = None) -> None:
+    """``lanes``: the worker's lanes by name; the sweeps' own lane joins them as ``offline``, so
+    a forget from the control topic holds it too (streams/control.py ``exclusive``)."""
     built: list[OfflineStage] = []
 
     def stage() -> OfflineStage:  # built on first sweep: the app is built before the store is needed
@@ -42,6 +45,8 @@ def add_offline_agents(app: faust.App, settings: Settings, runtime: Any, marks: 
         return built[0]
 
     lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memstream-offline")
+    if lanes is not None:
+        lanes["offline"] = lane
     heard: dict[str, float] = {}
 
     async def in_lane(call: Any, *args: Any) -> Any:
