@@ -4,11 +4,13 @@ against the chunks a document already has.
 Why sentence-aware: a chunk that ends mid-sentence embeds and reads badly, and a search hit
 should be quotable. Why paragraph-local: when one paragraph of a long document is edited,
 only the chunks around it should change. A chunk therefore never starts or ends inside a
-sentence, a heading always starts a chunk, and a paragraph break ends the chunk once it is at
-least half full or when the next paragraph would not fit in it whole (short paragraphs are
-packed together, a long one is never split because of what came before it). An edit therefore
-moves chunk boundaries only up to the next paragraph break; the rest of the document chunks
-exactly as before and its chunks stay untouched.
+sentence, a heading always starts a chunk, and short paragraphs are packed together, but a
+paragraph joins a chunk only when it fits whole (a long one is never split because of what
+came before it), and an *anchor* paragraph (one in three, chosen by a hash of its first sentence)
+starts a new chunk once the current one holds a quarter of the size. Boundaries therefore
+depend on the text around them, not on everything before: after an edit, insertion or
+removal, the chunking is back in step at the next anchor and the rest of the document's
+chunks stay untouched.
 
 Units are sentences: a Chinese sentence ends at 。！？；… (and any closing quote), an English
 one at . ! ? followed by white space; a line break always ends a unit. A unit longer than the
@@ -27,6 +29,7 @@ no I/O.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -38,6 +41,8 @@ _SPACE = re.compile(r"\s+")
 PAIR_SIMILARITY = 0.3
 """An old chunk at least this similar (difflib ratio) to a new one is revised into it; a less
 similar one is archived and the new chunk created."""
+ANCHOR_EVERY = 3
+"""One paragraph in this many (by a hash of its text) is an anchor; see ``_is_anchor``."""
 MAX_COMPARISONS = 20_000
 """Above this many (old, new) pairs left to compare, the leftovers are paired in order."""
 
@@ -108,6 +113,15 @@ def _units(text: str, size: int) -> list[_Unit]:
     return units
 
 
+def _is_anchor(first_sentence: str) -> bool:
+    """About one paragraph in ``ANCHOR_EVERY`` starts a chunk by its content alone (once the chunk
+    before it holds a quarter of the size): content-defined boundaries, so after an edit the
+    chunking falls back into step at the next anchor instead of shifting to the end. Decided by
+    the paragraph's first sentence, so editing the rest of a paragraph keeps its role."""
+    digest = hashlib.blake2b(first_sentence.strip().encode("utf-8"), digest_size=2).digest()
+    return int.from_bytes(digest, "big") % ANCHOR_EVERY == 0
+
+
 def chunk_document(text: str, size: int = 800, overlap: int = 100) -> list[Chunk]:
     """``text`` in chunks of at most ``size`` characters (a chunk's overlap included), each
     made of whole sentences; see the module docstring for where chunks break."""
@@ -139,14 +153,19 @@ def chunk_document(text: str, size: int = 800, overlap: int = 100) -> list[Chunk
         return tail
 
     paragraph_end: dict[int, int] = {}
+    paragraph_start: dict[int, int] = {}
+    first_sentence: dict[int, str] = {}
     for unit in units:
         paragraph_end[unit.paragraph] = unit.end
+        paragraph_start.setdefault(unit.paragraph, unit.start)
+        first_sentence.setdefault(unit.paragraph, text[unit.start:unit.end])
+    anchors = {n for n, sentence in first_sentence.items() if _is_anchor(sentence)}
     for unit in units:
         new_paragraph = bool(current) and unit.paragraph != current[-1].paragraph
         only_headings = all(u.heading is not None for u in current)
         if current and unit.heading is not None and not only_headings:
             current = flush(carry=False)
-        elif current and new_paragraph and (length(current) >= size // 2
+        elif current and new_paragraph and (length(current) >= size // 4 and unit.paragraph in anchors
                                             or paragraph_end[unit.paragraph] - current[0].start > size):
             current = flush(carry=False)  # a paragraph joins a chunk only when it fits whole
         elif current and unit.end - current[0].start > size:
