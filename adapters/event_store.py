@@ -12,6 +12,7 @@ Everything that knows a driver is here and in the two modules beside it:
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -19,19 +20,30 @@ from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError
-from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, get_topic
 
 from adapters.encryption import SealingMapper, sealed_user
 from adapters.keys import KeyStore, PostgresKeyStore, SQLiteKeyStore
 from adapters.disk_space import DiskSpaceGuard
-from adapters.recorders import PostgresBatchProcessRecorder, SQLiteBatchProcessRecorder
+from adapters.recorders import SQLiteBatchProcessRecorder
 from adapters.sqlite_sync import use_synchronous
 from application.memory_app import MemoryApplication
-from projections.timeline_view import PostgresTimelineView, SQLiteTimelineView, TimelineView
+from projections.timeline_view import SQLiteTimelineView, TimelineView
 
 SYNC_ENV_KEY = "SQLITE_SYNCHRONOUS"
+
+
+POSTGRES_FACTORY = "adapters.postgres_store:PostgresStoreFactory"
+"""eventsourcing's topic of the PostgreSQL factory: a name, so that psycopg (about 0.15 s of imports)
+is loaded only by a store whose URL is postgresql://."""
+
+
+def on_postgres(app: Any) -> bool:
+    """Whether ``app`` stores its events in PostgreSQL, without importing psycopg: a PostgreSQL
+    factory has imported ``eventsourcing.postgres`` already."""
+    module = sys.modules.get("eventsourcing.postgres")
+    return module is not None and isinstance(app.factory, module.PostgresFactory)
 
 
 class EventStoreURLError(ValueError):
@@ -71,21 +83,6 @@ class SQLiteStoreFactory(SQLiteFactory):
         return recorder
 
 
-class PostgresStoreFactory(PostgresFactory):
-    """PostgreSQL with batch tracking."""
-
-    process_recorder_class = PostgresBatchProcessRecorder
-
-    def key_store(self) -> KeyStore:
-        """The users' data keys, in the event store's schema (adapters/keys.py)."""
-        if getattr(self, "_keys", None) is None:
-            self._keys = PostgresKeyStore(self.datastore)
-        return self._keys  # type: ignore[return-value]
-
-    def mapper(self, transcoder: Any = None, mapper_class: Any = None) -> Any:
-        return _sealing_mapper(self, transcoder, mapper_class)
-
-
 def _sealing_mapper(factory: Any, transcoder: Any, mapper_class: Any) -> Any:
     """Content fields of users' events sealed with the user's data key (adapters/encryption.py).
     eventsourcing's ``SEALED_CONTENT=off`` setting (environment) stores them in the clear, as
@@ -115,7 +112,7 @@ def persistence_env(url: str) -> dict[str, str]:
     if parsed.scheme in ("postgresql", "postgres"):
         query = parse_qs(parsed.query)
         env = {
-            "PERSISTENCE_MODULE": get_topic(PostgresStoreFactory),
+            "PERSISTENCE_MODULE": POSTGRES_FACTORY,
             "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
             "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parsed.port or 5432),
@@ -164,7 +161,9 @@ def open_timeline(app: MemoryApplication) -> TimelineView:
     (and the stages behind theirs) through SQLite's busy handler. Rows and position still
     commit in one transaction, and that file commits without an fsync (derived rows).
     """
-    if isinstance(app.factory, PostgresFactory):
+    if on_postgres(app):
+        from projections.timeline_view_postgres import PostgresTimelineView
+
         return creating_tables(lambda: app.factory.tracking_recorder(PostgresTimelineView))  # type: ignore[arg-type]
     events_file = Path(app.env["SQLITE_DBNAME"])
     env = {**app.env, "SQLITE_DBNAME": str(events_file.with_name(f"{events_file.stem}-projections.sqlite"))}
@@ -232,7 +231,7 @@ def rewrite_stored_states(app: MemoryApplication, rows: list[tuple[Any, int, byt
         return 0
     recorder = store.recorder
     table = recorder.events_table_name  # type: ignore[attr-defined]
-    if isinstance(app.factory, PostgresFactory):
+    if on_postgres(app):
         from psycopg.sql import SQL, Identifier
 
         statement = SQL("UPDATE {0}.{1} SET state = %s WHERE originator_id = %s AND originator_version = %s").format(
@@ -261,7 +260,7 @@ def scrub_sqlite_files(app: MemoryApplication) -> list[str]:
     """Fold each SQLite WAL of the store into its file and truncate it (``wal_checkpoint
     (TRUNCATE)``): a WAL keeps older page images, the rows before a delete among them.
     The event store, its key file and its projections file; returns the files scrubbed."""
-    if isinstance(app.factory, PostgresFactory):
+    if on_postgres(app):
         keys = app.factory.key_store()
         if isinstance(keys, PostgresKeyStore):
             keys.vacuum()

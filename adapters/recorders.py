@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from eventsourcing.persistence import StoredEvent, Tracking
-from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 
 from application.memory_app import MORE_TRACKING
@@ -45,8 +44,10 @@ class SQLiteBatchProcessRecorder(SQLiteProcessRecorder):
         return notification_ids
 
 
-class PostgresBatchProcessRecorder(PostgresProcessRecorder):
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for tracking in _more(kwargs):
-            self._insert_tracking(curs, tracking=tracking)
-        super()._insert_events(curs, stored_events, **kwargs)
+def __getattr__(name: str) -> Any:
+    """``PostgresBatchProcessRecorder`` lives in adapters/postgres_store.py (psycopg only when used)."""
+    if name == "PostgresBatchProcessRecorder":
+        from adapters.postgres_store import PostgresBatchProcessRecorder
+
+        return PostgresBatchProcessRecorder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

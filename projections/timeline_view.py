@@ -13,9 +13,7 @@ from abc import abstractmethod
 from typing import Any, Iterable, Sequence
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.sql import SQL, Identifier
 
 TRACKING_NAME = "projection:timeline"
 
@@ -256,34 +254,10 @@ class SQLiteTimelineView(SQLiteTrackingRecorder, TimelineView):
         return "tracking"
 
 
-class PostgresTimelineView(PostgresTrackingRecorder, TimelineView):
-    placeholder = "%s"
+def __getattr__(name: str) -> Any:
+    """``PostgresTimelineView`` lives in projections/timeline_view_postgres.py (psycopg only when used)."""
+    if name == "PostgresTimelineView":
+        from projections.timeline_view_postgres import PostgresTimelineView
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        schema = self.datastore.schema
-        for statement in _TABLES:
-            qualified = statement.replace("TABLE IF NOT EXISTS timeline", "TABLE IF NOT EXISTS {0}.timeline")
-            qualified = qualified.replace("ON timeline", "ON {0}.timeline")
-            self.sql_create_statements.append(SQL(qualified).format(Identifier(schema)))
-
-    def _execute(self, sql: str, params: Sequence[Any] = (), *, fetch: bool = True) -> list[tuple]:
-        with self.datastore.transaction(commit=False) as c:
-            self._set_path(c)
-            c.execute(self._sql(sql), tuple(params))
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in c.fetchall()] if fetch else []
-
-    def _write_many(self, statements: list[tuple[str, list[Sequence[Any]]]], tracking: Tracking | None) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._set_path(c)
-            for sql, rows in statements:
-                if rows:
-                    c.executemany(self._sql(sql), rows)
-            if tracking is not None:
-                self._insert_tracking(c, tracking)
-
-    def _set_path(self, c: Any) -> None:
-        c.execute(SQL("SET LOCAL search_path TO {0}").format(Identifier(self.datastore.schema)))
-
-    def _tracking_table(self) -> str:
-        return self.tracking_table_name
+        return PostgresTimelineView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,7 +26,7 @@ with open(sys.argv[1], "w") as f:
 """Runs the real ``cli.main.main`` in a fresh interpreter, then records what it imported."""
 
 NEVER_FOR_READS = ("extraction.rules", "extraction.rule_extractor", "qdrant_client", "fastapi", "uvicorn",
-                   "kuzu", "faust", "aiokafka", "anthropic")
+                   "kuzu", "faust", "aiokafka", "anthropic", "psycopg", "eventsourcing.postgres")
 
 
 def loaded(tmp_path: Path, data: Path, model_dir: Path, *argv: str) -> set[str]:
