@@ -93,9 +93,14 @@ async def _main(settings: Settings, runtime: Runtime, on_ready: Callable[[], Non
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await loop.run_in_executor(executor, call, *args)
 
+    from streams.broker_watch import TopicKeeper, forbid_topic_auto_creation
+    from streams.topics import topic_specs_for
+
+    forbid_topic_auto_creation()  # a restarted broker gets its topics from the keeper, with their counts
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all", linger_ms=5)
     await producer.start()
     topic = settings.topic("memory-events")
+    keeper = asyncio.ensure_future(TopicKeeper(settings.kafka_servers, topic_specs_for(settings)).run(stop.is_set))
 
     async def send(key: bytes, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
@@ -108,6 +113,7 @@ async def _main(settings: Settings, runtime: Runtime, on_ready: Callable[[], Non
     finally:
         if reporter is not None:
             reporter.cancel()
+        keeper.cancel()
         await producer.stop()
         executor.shutdown(wait=True)
     return 0
