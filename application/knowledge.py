@@ -7,8 +7,8 @@ type the internal id). Each chunk memory has a *slot* number: slot n's Memory ID
 IDs chunk i always had. An updated document is chunked again and aligned with the chunks it
 has (``domain.chunking.align``): an unchanged chunk is left alone (no new version), a changed
 one revises its slot's Memory ID, a new one takes the next free slot and a chunk that is gone
-is archived. ``{"kb_id", "doc_id", "deleted": true}`` archives every chunk. Re-sending what is
-already there changes nothing and is reported as a duplicate.
+is archived. ``{"kb_id", "doc_id", "deleted": true}`` archives every chunk. Re-sending a record
+already recorded changes nothing and is reported as a duplicate.
 
 The raw input's event id is derived from the record (kb, doc and a digest of its content), so
 a redelivered record is recognised. A document that returns to an earlier content (A, B, A, or
@@ -88,10 +88,16 @@ def plan_document(
     had = existing_chunks(store, doc)
     active = [m for m in had if m.is_active]
     alignment = align([m.content for m in active], contents)
+    base = document_event_id(doc)
     if not (alignment.revised or alignment.created or alignment.archived):
         changes["unchanged"] = [str(m.id) for m in active]
-        return [], changes
-    event_id = _free_event_id(store, document_event_id(doc))
+        if store.raw_input(base) is not None:
+            return [], changes
+        # nothing to change, but this record was never seen (e.g. deleting a document that does
+        # not exist): its raw input still says it was consumed, for a redelivery to recognise
+        return [RawInput(event_id=base, user_id=owner, input_type="knowledge",
+                         payload=doc.model_dump(mode="json"), cause=cause)], changes
+    event_id = _free_event_id(store, base)
     raw = RawInput(event_id=event_id, user_id=owner, input_type="knowledge",
                    payload=doc.model_dump(mode="json"), cause=cause)
     pending: list[Aggregate] = [raw]

@@ -96,3 +96,12 @@ def test_files_become_documents_named_by_their_path(tmp_path):
     assert refunds.title == "Refund policy" and refunds.kb_id == "kb1" and refunds.updated_at is not None
     assert found["hours.txt"].title == "hours"
     assert "needs text" in found["empty.txt"] and found["latin1.txt"] == "not UTF-8 text"
+
+
+def test_a_record_with_nothing_to_change_is_still_recorded_once():
+    service = service_with(PlannedExtractor(), chunk_chars=100, chunk_overlap=0)
+    ghost = KnowledgeDocument.model_validate({"kb_id": "handbook", "doc_id": "never-sent", "deleted": True})
+    first = service.ingest_document(ghost)
+    assert not first.duplicate and not (first.created or first.revised or first.archived)
+    assert service.store.raw_input(first.event_id) is not None  # a redelivery can tell it was consumed
+    assert service.ingest_document(ghost).duplicate
