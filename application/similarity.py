@@ -18,23 +18,35 @@ MEMO_TEXTS = 20_000
 """Vectors kept in memory (~40 MB at 512 dims when full): a user's pool is compared again at
 every candidate of its slot family, and each lookup through the content-hash cache cost a
 hash and an SQLite read per pool text (profiled on LoCoMo: 1.3 ms per call, growing with
-the pool). Only texts not seen before reach the embedder, in one batch."""
+the pool). Only texts not seen before reach the embedder, in one batch. The vectors are rows
+of one matrix, so a pool of thousands (a long history) is one gather, not thousands of
+small arrays stacked at every candidate."""
 
 
 class EmbeddingSimilarity:
     def __init__(self, embedder: Callable[[], Any], threshold: float = DEFAULT_THRESHOLD) -> None:
         self._embedder = embedder
         self.threshold = threshold
-        self._memo: dict[str, np.ndarray] = {}
+        self._rows: dict[str, int] = {}
+        self._matrix: np.ndarray | None = None
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        new = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        new = [t for t in dict.fromkeys(texts) if t not in self._rows]
         if new:
-            if len(self._memo) + len(new) > MEMO_TEXTS:
-                self._memo.clear()  # rare: one user's working set fits many times over
+            if len(self._rows) + len(new) > MEMO_TEXTS:
+                self._rows.clear()  # rare: one user's working set fits many times over
             vectors = np.asarray(self._embedder().embed(new), dtype=np.float32)
-            self._memo.update(zip(new, vectors))
-        return np.stack([self._memo[t] for t in texts])
+            used = len(self._rows)
+            if self._matrix is None or self._matrix.shape[1] != vectors.shape[1] or not self._rows:
+                self._matrix = np.empty((max(1024, 2 * len(new)), vectors.shape[1]), dtype=np.float32)
+            if used + len(new) > len(self._matrix):  # grow by doubling: amortised O(1) per text
+                grown = np.empty((2 * (used + len(new)), self._matrix.shape[1]), dtype=np.float32)
+                grown[:used] = self._matrix[:used]
+                self._matrix = grown
+            self._matrix[used:used + len(new)] = vectors
+            self._rows.update((t, used + i) for i, t in enumerate(new))
+        assert self._matrix is not None
+        return self._matrix[np.fromiter((self._rows[t] for t in texts), dtype=np.intp, count=len(texts))]
 
     def prefetch(self, texts: list[str]) -> None:
         """Embed, in one batch, texts that are about to be compared (RuleBasedExtractor)."""

@@ -8,6 +8,7 @@ concurrency on it serialises two Fine-stage decisions about the same user.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +34,21 @@ class UserDirectory(Aggregate):
     @classmethod
     def create_id(cls, user_id: str) -> UUID:
         return directory_id(user_id)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "UserDirectory":
+        """A copy with its own ``entries`` and ``last_input`` dicts whose values it shares.
+
+        Why: the repository deep-copies the cached directory for every Fine decision, and
+        copying thousands of nested entries cost more than the decision (LoCoMo, one user
+        with 2,252 memories: a third of the Fine stage's CPU). Sharing is safe because an
+        entry is never changed in place: ``update`` replaces entries whole, and readers copy
+        what they keep (``existing_from_entry``)."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            shallow = name in ("entries", "last_input")
+            clone.__dict__[name] = dict(value) if shallow else copy.deepcopy(value, memo)
+        return clone
 
     @event("DirectoryUpdated")
     def update(
