@@ -24,8 +24,11 @@ from bench.bench_quality import report, run_split
 # After change markers carrying an object, dependent work slots, favourites per category, superseded
 # phrases dropped and pick-only choices: pass rate 0.727, precision 0.924, recall 0.969, MRR 0.904,
 # contradictions 0, stale active 7 (6 of them episodes the Fine stage leaves active), missing facts 7.
-FLOORS = {"pass_rate": 0.69, "precision": 0.90, "recall": 0.94, "mrr": 0.88}
-CEILINGS = {"contradictions": 2, "stale_active": 10, "missing_facts": 10, "noinfo_active": 34}
+# After archiving a conflict-revised memory's source episodes, negation of moves/jobs/trips, other
+# subjects' ages, stems in topic matching and wider families: pass rate 0.800, precision 0.940,
+# recall 0.974, MRR 0.914, contradictions 0, stale active 1, missing facts 6.
+FLOORS = {"pass_rate": 0.78, "precision": 0.93, "recall": 0.96, "mrr": 0.90}
+CEILINGS = {"contradictions": 1, "stale_active": 3, "missing_facts": 8, "noinfo_active": 2}
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +57,9 @@ def test_dev_count_not_above_ceiling(dev: dict, figure: str) -> None:
     assert measured <= CEILINGS[figure], f"dev {figure} {measured} > ceiling {CEILINGS[figure]}"
 
 
-def test_heldout_runs_end_to_end(tmp_path_factory: pytest.TempPathFactory) -> None:
-    result = run_split("heldout", data_dir=tmp_path_factory.mktemp("quality-heldout"))
+@pytest.mark.parametrize("split, cases", [("heldout", 70), ("heldout2", 20)])
+def test_heldout_runs_end_to_end(split: str, cases: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    result = run_split(split, data_dir=tmp_path_factory.mktemp(f"quality-{split}"))
     print("\n" + report(result))
-    assert result["overall"]["cases"] >= 70
+    assert result["overall"]["cases"] >= cases
     assert result["overall"]["errors"] == 0, [f for f in result["failures"] if "error" in f][:5]
