@@ -183,8 +183,6 @@ def _match(found: FoundSkill, skills: list[tuple[ExistingMemory | None, Skill]])
                  if mentions(found.skill.name + " " + " ".join(found.skill.examples), skill.name)]
         if len(named) == 1:
             return named[0]
-    if found.mode in ("use", "addition") and len(skills) == 1 and not found.skill.name:
-        return 0  # "do it the way I usually do" with one known skill
     return None
 
 

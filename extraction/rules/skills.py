@@ -28,8 +28,13 @@ _NUMBERED = re.compile(
 _BULLET = re.compile(r"^\s*[-*•·]\s+(?P<step>.+)$", re.M)
 _ZH_FIRST = r"(?:首先|第一步|一开始|先)"
 _ZH_NEXT = r"(?:然后再|然后|接着|接下来|之后再|之后|随后|其次|再然后|最后再|最后|再|第[二三四五六七八九十]步)"
-_EN_FIRST = r"\b(?:first(?:ly)?|to start|start(?:ing)? (?:by|with)|begin (?:by|with)|step (?:1|one):?)\b"
-_EN_NEXT = r"\b(?:then|next|after that|afterwards|and then|finally|lastly|last|step (?:[2-9]|two|three|four|five):?)\b"
+_EN_FIRST = r"\b(?:first(?:ly)?(?!\s+(?:time|place|day|week|year|thing|one|of|in|name)\b)|to start|start(?:ing)? (?:by|with)|begin (?:by|with)|step (?:1|one):?)\b"
+_EN_NEXT = r"(?:[,;.]\s*(?:and\s+)?|\s+and\s+|\s+)(?:then|next|after that|afterwards|finally|lastly|step (?:[2-9]|two|three|four|five):?)\b"
+"""A sequencing word after a clause break (", then", ". Next", "and finally", or a bare " then ")."""
+_STRONG_NEXT = {"zh": r"然后|接着|之后|随后|最后", "en": _EN_NEXT}
+"""What lets a habit start the first step without a "first" word (not 再: 再说, 再见 …)."""
+_NOT_A_STEP_EN = re.compile(r"^(?:if|when|because|that|so|but|it|it's|its|they|we|you|he|she|the|a|an|my|our|this|there|these|those|what|year|week|month|night|day|time|i|i'm|is|was|are|than|more|less)\b", re.I)
+"""An English step starts with a verb; these words start a clause or a noun phrase instead."""
 _HABIT_ZH = re.compile(r"一般|通常|习惯|每次|每回|平时|总是|都会|都是|向来|流程|步骤|做法|方法|套路|规矩|清单")
 _HABIT_EN = re.compile(r"\b(?:usually|always|typically|normally|generally|every time|whenever|routine|workflow|"
                        r"process|procedure|checklist|my (?:approach|method|steps|way)|how i|the way i|i tend to|"
@@ -42,8 +47,9 @@ _REJECT = re.compile(r"不要|不行|不好|算了|换一个|\b(?:no|not|but|ins
 _USUAL_ZH = re.compile(r"按(?:照)?我?(?:平时|以前|往常|老|一贯|一直|惯常)的?(?:习惯|方式|流程|套路|方法|做法|步骤)|像往常一样|照旧|老样子")
 _USUAL_EN = re.compile(r"\b(?:the way i (?:usually|always|normally) do|like i (?:usually|always) do|as usual|"
                        r"my usual (?:way|process|routine|steps))\b", re.I)
-_ADD_ZH = re.compile(r"(?:另外|还有|补充(?:一下|一点)?|对了)[，,：:]?")
-_ADD_EN = re.compile(r"\b(?:also|one more thing|i forgot to (?:say|mention))\b", re.I)
+_ADD_ZH = re.compile(r"(?:^|[。！？!?，,]\s*)(?:另外|还有|补充(?:一下|一点)?|对了)[，,：:]?")
+_ADD_EN = re.compile(r"(?:^|[.!?]\s+)(?:also|one more thing|i forgot to (?:say|mention))\b[,:]?", re.I)
+"""An addition opens its sentence ("另外，…", "Also, …"): a mid-sentence "also" adds nothing to a skill."""
 _CONSTRAINT_ZH = re.compile(r"不要|别|不能|不可以|一定要|务必|必须|千万|记得|注意|避免|绝不")
 _CONSTRAINT_EN = re.compile(r"\b(?:never|don't|do not|must|make sure|avoid|remember to|always)\b", re.I)
 _EXAMPLE = re.compile(r"(?:比如|例如|像上次|for example|e\.g\.|for instance|like last time)", re.I)
@@ -103,17 +109,22 @@ def sequenced_steps(text: str, lang: str, habit_end: int | None = None) -> tuple
     "first" word, a habit ("I always run the tests, then tag it") starts the first step."""
     first, after = (_ZH_FIRST, _ZH_NEXT) if lang == "zh" else (_EN_FIRST, _EN_NEXT)
     start = re.search(first, text, re.I)
-    if start is None and habit_end is not None and re.search(after, text[habit_end:], re.I):
+    sentence_end = re.compile(r"[.!?](?:\s|$)|[。！？]").search(text, habit_end or 0)
+    habit_sentence = text[habit_end:sentence_end.start() if sentence_end else len(text)] if habit_end else ""
+    if start is None and habit_end is not None and re.search(_STRONG_NEXT[lang], habit_sentence, re.I):
         start = re.compile(r"").match(text, habit_end)
     if start is None:
         return [], -1
     body = text[start.end():]
-    pieces = re.split(rf"[，,；;。.]?\s*{after}[，,]?\s*" if lang == "zh" else rf"[,;.]?\s*{after},?\s*", body,
-                      flags=re.I)
+    pieces = re.split(rf"[，,；;。.]?\s*{after}[，,]?\s*" if lang == "zh" else rf"{after},?\s*", body, flags=re.I)
     pieces = [re.split(r"[。！？!?]|(?<=[a-z])\.\s", p)[0] if i == len(pieces) - 1 else p
               for i, p in enumerate(pieces)]
     steps = [_clean_step(p, lang) for p in pieces]
     steps = [s for s in steps if len(s) >= 2]
+    if lang == "en" and any(_NOT_A_STEP_EN.match(s) for s in steps):
+        return [], -1  # "more then if I were …", "last year when we …": clauses, not steps
+    if any(re.search(r"[.!?]\s|[。！？]", s) for s in steps):
+        return [], -1  # a step is one clause; one that runs over sentences is a story
     return (steps, start.start()) if len(steps) >= 2 else ([], -1)
 
 

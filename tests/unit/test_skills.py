@@ -49,6 +49,12 @@ def test_procedures_in_both_languages_become_skills(text, name, steps):
     "1. milk 2. eggs",
     "I live in Berlin and work as a nurse.",
     "帮我订一张去上海的机票",
+    # LoCoMo turns that an earlier version took for procedures ("last year" read as a step marker,
+    # a habit word before a story, steps running over sentences)
+    "I'll always remember our camping trip last year when we saw the Perseid meteor shower.",
+    "For sure! I usually like them a lot more then if I were to just watch some random one.",
+    "Thanksgiving's always special for us. We love prepping the feast. Plus, watching some movies afterwards - the best!",
+    "Recently started learning an instrument. Challenging but fun, always admired musicians. Finally giving it a go.",
 ])
 def test_stories_lists_and_plain_facts_are_not_skills(text):
     assert skills_in(user(text)) == []
@@ -116,3 +122,9 @@ def test_task_names_match_loosely_but_not_across_tasks():
     assert same_task("做周报", "写周报") is False or same_task("做周报", "做周报的")
     assert not same_task("做周报", "订酒店") and not same_task("deploying a release", "onboarding a new hire")
     assert Skill.from_attributes(Skill("x", ("a", "b"), "en").attributes()).steps == ("a", "b")
+
+
+def test_a_passing_as_usual_does_not_touch_an_unnamed_skill():
+    [skill] = skills_in(user("订酒店我一般先看评分再看价格。"))
+    found, _ = find_skills([user("Great chatting with you as always. I've been reading as usual.", "m2")])
+    assert decide_skills(found, (existing(skill),)) == []
