@@ -39,10 +39,13 @@ _HABIT_ZH = re.compile(r"一般|通常|习惯|每次|每回|平时|总是|都会
 _HABIT_EN = re.compile(r"\b(?:usually|always|typically|normally|generally|every time|whenever|routine|workflow|"
                        r"process|procedure|checklist|my (?:approach|method|steps|way)|how i|the way i|i tend to|"
                        r"i like to|my rule)\b", re.I)
-_ACCEPT_ZH = re.compile(r"^(?:好的?|好啊|可以|行|没问题|就这么办|就这样|就按|按这个|照这个|照你说的|同意|不错|很好|完美|听你的|就用这个)")
+_ACCEPT_ZH = re.compile(r"^(?:好的?|好啊|可以|行|没问题|就这么办|就这样|就按|按这个|照这个|照你说的|同意|不错|很好|完美|听你的|就用这个)"
+                        r"|(?:按|照)(?:你说的|这个方案|这个计划|你的方案)(?:做了|来了|办了|弄好了)")
 _ACCEPT_EN = re.compile(r"^(?:ok(?:ay)?|sounds (?:good|great|perfect)|let'?s do (?:it|that|this)|go ahead|perfect|"
                         r"great|that works|works for me|yes|yep|sure|agreed|i'?ll (?:do|follow) (?:that|this|it)|"
-                        r"do that|love it)\b", re.I)
+                        r"do that|love it)\b|\b(?:i (?:followed|did) (?:your|the|that) (?:plan|steps|advice)|"
+                        r"did (?:exactly )?what you (?:said|suggested))\b", re.I)
+"""Accepting a plan, or reporting having followed it ("按你说的做了", "I followed your plan")."""
 _REJECT = re.compile(r"不要|不行|不好|算了|换一个|\b(?:no|not|but|instead|don't|rather)\b", re.I)
 _USUAL_ZH = re.compile(r"按(?:照)?我?(?:平时|以前|往常|老|一贯|一直|惯常)的?(?:习惯|方式|流程|套路|方法|做法|步骤)|像往常一样|照旧|老样子")
 _USUAL_EN = re.compile(r"\b(?:the way i (?:usually|always|normally) do|like i (?:usually|always) do|as usual|"

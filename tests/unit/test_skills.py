@@ -128,3 +128,15 @@ def test_a_passing_as_usual_does_not_touch_an_unnamed_skill():
     [skill] = skills_in(user("订酒店我一般先看评分再看价格。"))
     found, _ = find_skills([user("Great chatting with you as always. I've been reading as usual.", "m2")])
     assert decide_skills(found, (existing(skill),)) == []
+
+
+def test_following_a_plan_in_a_later_input_makes_it_a_skill():
+    plan = user("Here's how to prepare for the exam:\n1. Review the syllabus\n2. Do two past papers\n3. Rest the day "
+                "before", "a1", new=False, role="assistant")
+    found, covered = find_skills([plan, user("I followed your plan and passed!", "u2")])
+    [d] = decide_skills(found, ())
+    assert d.attributes["origin"] == "accepted_plan" and d.attributes["steps"][0] == "Review the syllabus"
+    assert d.attributes["name"] == "preparing for the exam" and d.source_message_ids == ("a1", "u2")
+    zh_plan = user("搬家步骤如下：\n1. 打包衣物\n2. 预约搬家公司\n3. 退租", "a1", new=False, role="assistant")
+    [zh] = decide_skills(find_skills([zh_plan, user("按你说的做了，很顺利", "u2")])[0], ())
+    assert zh.attributes["origin"] == "accepted_plan" and zh.attributes["steps"] == ["打包衣物", "预约搬家公司", "退租"]
