@@ -81,36 +81,40 @@ def _when(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def memories_at(args: argparse.Namespace, settings: Settings) -> int:
-    from cli.render import emit_json, print_memories
+    from cli.read import _user_or_kb, print_labelled
+    from cli.render import emit_json
 
+    kb_ids = _user_or_kb(args)
     with _open(settings) as ms:
         views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind,
-                            as_of=args.as_of, valid_at=args.valid_at)
+                            as_of=args.as_of, valid_at=args.valid_at, kb_ids=kb_ids)
     if args.json:
-        emit_json({"user_id": args.user, **_when(args), "memories": views})
-    elif not print_memories(views):
-        print(f"no memories for user {args.user!r} at {_describe(args)}")
+        emit_json({"user_id": args.user, **({"kb_ids": kb_ids} if kb_ids else {}), **_when(args), "memories": views})
+    elif not print_labelled(views):
+        whose = " and ".join(([f"user {args.user!r}"] if args.user else []) + [f"knowledge base {k!r}" for k in kb_ids])
+        print(f"no memories for {whose} at {_describe(args)}")
     return 0
 
 
 def search_at(args: argparse.Namespace, settings: Settings) -> int:
     from cli.main import CommandError
-    from cli.read import _moment
-    from cli.render import emit_json, print_memories
+    from cli.read import _moment, _user_or_kb, print_labelled
+    from cli.render import emit_json
 
     if args.queries or not args.query:
         raise CommandError("--as-of / --valid-at take one QUERY (not --queries)")
-    if not args.user:
-        raise CommandError("--user is required")
+    kb_ids = _user_or_kb(args)
     if args.top_k < 1 or args.top_k > 1000:
         raise CommandError("--top-k must be between 1 and 1000")
     with _open(settings) as ms:
         results = ms.search(args.query, user_id=args.user, top_k=args.top_k, kinds=args.kind, keys=args.key,
                             tags=args.tag, since=_moment(args.since, "--since"),
-                            until=_moment(args.until, "--until"), as_of=args.as_of, valid_at=args.valid_at)
+                            until=_moment(args.until, "--until"), as_of=args.as_of, valid_at=args.valid_at,
+                            kb_ids=kb_ids)
     if args.json:
-        emit_json({"user_id": args.user, "query": args.query, **_when(args), "results": results})
-    elif not print_memories(results):
+        emit_json({"user_id": args.user, **({"kb_ids": kb_ids} if kb_ids else {}), "query": args.query,
+                   **_when(args), "results": results})
+    elif not print_labelled(results):
         print("no results")
     return 0
 

@@ -105,3 +105,21 @@ def test_a_record_with_nothing_to_change_is_still_recorded_once():
     assert not first.duplicate and not (first.created or first.revised or first.archived)
     assert service.store.raw_input(first.event_id) is not None  # a redelivery can tell it was consumed
     assert service.ingest_document(ghost).duplicate
+
+
+def test_a_knowledge_base_as_recorded_earlier(tmp_path):
+    import time
+    from datetime import datetime, timezone
+
+    import memstream
+
+    with memstream.open(data_dir=tmp_path / "data", extractor="rules", with_vectors=False) as ms:
+        ms.add_document({"kb_id": "handbook", "doc_id": "d", "title": "T", "text": "Refunds take 24 hours."})
+        time.sleep(0.05)
+        between = datetime.now(timezone.utc).isoformat()
+        time.sleep(0.05)
+        ms.add_document({"kb_id": "handbook", "doc_id": "d", "title": "T", "text": "Refunds take 72 hours."})
+        [now] = ms.memories(kb_ids=["handbook"])
+        [then] = ms.memories(kb_ids=["handbook"], as_of=between)
+        assert "72" in now["content"] and "24" in then["content"] and now["memory_id"] == then["memory_id"]
+        assert then["origin"] == {"type": "kb", "kb_id": "handbook", "doc_id": "d", "title": "T"}
