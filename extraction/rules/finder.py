@@ -69,6 +69,7 @@ class RuleCandidateFinder:
 
     def find(self, messages: Sequence[WindowMessage]) -> CandidateSet:
         msgs = list(messages)
+        self.answered: set[str] = set()
         analyses = {i: self._analyse(i, m) for i, m in enumerate(msgs) if m.is_new and _analysed(m)}
         extra: list[Found] = []
         for i, m in enumerate(msgs):
@@ -78,7 +79,7 @@ class RuleCandidateFinder:
         found = self._merge(found)
         found.sort(key=lambda f: f.order)
         candidates = tuple(self._candidate(f, analyses) for f in found)
-        covered = frozenset(self._covered(msgs, analyses))
+        covered = frozenset(self._covered(msgs, analyses)) | frozenset(self.answered)
         return CandidateSet(candidates=candidates, covered_message_ids=covered)
 
     # ------------------------------------------------------------ per message
@@ -166,6 +167,10 @@ class RuleCandidateFinder:
         self._analyse_context(msgs, analyses)
         plan = self._plan_for(i, analyses)
         sources = (choice.offer_message_id,)
+        request = self._request_of(offer_idx, msgs, analyses)
+        if request is not None:  # the question the offer answered: the choice now says what it asked
+            sources += (request,)
+            self.answered.add(request)
         if plan is not None and _is_new(plan, analyses):
             self._join_choice(plan, choice, sources + (m.message_id,))
         elif plan is not None:
@@ -178,7 +183,23 @@ class RuleCandidateFinder:
         implicit = self._implicit(choice, a.lang, m.message_id, (i, choice.span[0] + 1))
         if implicit is not None:
             out.append(implicit)
+        if request is not None:
+            for f in out:
+                f.extra_sources = tuple(dict.fromkeys(f.extra_sources + (request,)))
         return out
+
+    @staticmethod
+    def _request_of(offer_idx: int, msgs: list[WindowMessage], analyses: dict[int, _Analysis]) -> str | None:
+        """The new user message right before the offer, when it only asked (it yields no finding):
+        "Which gym class fits me?" is answered by the pick, and its episode would otherwise
+        outrank the choice for "which class did I pick?"."""
+        j = offer_idx - 1
+        if j < 0 or msgs[j].role != "user" or not msgs[j].is_new:
+            return None
+        a = analyses.get(j)
+        if a is None or a.found:
+            return None
+        return msgs[j].message_id
 
     def _analyse_context(self, msgs: list[WindowMessage], analyses: dict[int, _Analysis]) -> None:
         """Context messages, analysed only when a choice needs the plan it belongs to.

@@ -64,3 +64,26 @@ def test_the_same_statement_is_covered_when_it_revises() -> None:
     revised = [d for d in out.decisions if d.action == "revise"]
     assert revised and "Banff" in revised[0].content, out.decisions
     assert "m1" in out.covered_message_ids
+
+
+def test_the_question_an_offer_answered_is_covered_by_the_choice() -> None:
+    """"Where should we eat?" / options / "Ramen, please.": the choice cites the question, so the
+    question's episode is superseded by it instead of outranking it."""
+    msgs = [said("Where should we eat tonight?", message_id="q"),
+            WindowMessage(message_id="o", event_id="e1", role="assistant", chat_time=T, is_new=True,
+                          text="Options: Nando's, Olive Garden, or a local ramen shop."),
+            said("Ramen, please.", message_id="p")]
+    found = RuleCandidateFinder().find(msgs)
+    choices = [c for c in found.candidates if c.slot.startswith("choice.")]
+    assert choices and "q" in choices[0].source_message_ids, found.candidates
+    assert "q" in found.covered_message_ids
+
+
+def test_a_question_that_says_something_is_not_taken_as_the_request() -> None:
+    msgs = [said("I live in Denver, where should we eat tonight?", message_id="q"),
+            WindowMessage(message_id="o", event_id="e1", role="assistant", chat_time=T, is_new=True,
+                          text="Options: Nando's, Olive Garden, or a local ramen shop."),
+            said("Ramen, please.", message_id="p")]
+    found = RuleCandidateFinder().find(msgs)
+    choices = [c for c in found.candidates if c.slot.startswith("choice.")]
+    assert choices and "q" not in choices[0].source_message_ids, found.candidates
