@@ -22,6 +22,9 @@ class SourceView(BaseModel):
     conversation_id: str | None = None
     chat_time: str | None = None
     role: str | None = None
+    attachments: list[dict[str, Any]] | None = Field(
+        default=None, description="the message's images ({type: image, url, caption, alt}) and files ({type: file, "
+        "file_id, url, name}), empty fields left out (domain/attachments.py); absent when it had none")
 
 
 class MemoryView(BaseModel):
