@@ -17,7 +17,7 @@ split, each conversation its own user, each step one envelope. Then per split an
 
 LoCoMo R@5/10/25 is read from ``bench/results/locomo.json`` (not re-run here).
 
-    python -m bench.bench_quality [--split dev|heldout|heldout2] [--out bench/results/quality.json]
+    python -m bench.bench_quality [--split dev|heldout|heldout2] [--show-failures] [--out bench/results/quality.json]
 """
 
 from __future__ import annotations
@@ -336,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=SPLITS, help="one split only (default: both)")
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
+    parser.add_argument("--show-failures", action="store_true",
+                        help="print every failing case with its reasons (do not use it on a held-out split you tune on)")
     args = parser.parse_args(argv)
     splits = [args.split] if args.split else list(SPLITS)
     result: dict[str, Any] = {"benchmark": "quality", "fixtures": str(FIXTURES.relative_to(ROOT)),
@@ -343,9 +345,21 @@ def main(argv: list[str] | None = None) -> int:
     for split in splits:
         result["splits"][split] = run_split(split)
         print(report(result["splits"][split]), flush=True)
+        if args.show_failures:
+            for failure in result["splits"][split]["failures"]:
+                print(f"  {failure['id']}: " + " | ".join(failure["reasons"]))
         print()
     locomo = locomo_figures()
     result["locomo"] = locomo
+    first3 = RESULTS / "locomo_first3.json"
+    if first3.exists():  # the cheaper check run beside rule changes (first three conversations)
+        data = json.loads(first3.read_text(encoding="utf-8"))
+        result["locomo_first3"] = {when: {lab: {k: rows["memstream"][k] for k in ("R@5", "R@10", "R@25")}
+                                          for lab, rows in data[when]["labels"].items()}
+                                   for when in ("before", "after") if when in data}
+        for when, labels in result["locomo_first3"].items():
+            print(f"LoCoMo first 3 conversations ({when}, {first3.name}): "
+                  + "; ".join(f"{lab} " + "/".join(_fmt(v) for v in r.values()) for lab, r in labels.items()))
     if locomo:
         print(f"LoCoMo recall (read from {locomo['source']}, config {locomo['config']}, not re-run):")
         for labels in ("raw", "audited"):
