@@ -21,6 +21,7 @@ from typing import Any, Callable, Literal, Sequence
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
+from extraction.anthropic_calls import RetryingToolCaller, retryable
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
 from domain.attachments import is_web_image
@@ -29,7 +30,6 @@ from domain.skill import Skill
 log = logging.getLogger(__name__)
 
 TOOL_NAME = "record_memory_decisions"
-RETRYABLE_STATUS = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -191,18 +191,12 @@ def _attributes(d: DecisionModel, content: str) -> dict[str, Any]:
     return skill.attributes()
 
 
-def _retryable(error: anthropic.APIStatusError) -> bool:
-    """429 / 529 / 5xx, unless the API says otherwise in ``x-should-retry``."""
-    hint = error.response.headers.get("x-should-retry")
-    return hint == "true" if hint in ("true", "false") else error.status_code in RETRYABLE_STATUS
-
-
 def _why(error: anthropic.AnthropicError) -> str:
     """The fallback reason recorded in ``decided_by`` and counted in ``fallback_reasons``."""
     if isinstance(error, anthropic.AuthenticationError):
         return "authentication failed"
     if isinstance(error, anthropic.APIStatusError):
-        kind = "api unavailable" if _retryable(error) else "api error"
+        kind = "api unavailable" if retryable(error) else "api error"
         return f"{kind}: HTTP {error.status_code}"
     if isinstance(error, anthropic.APITimeoutError):
         return "api unavailable: timeout"
@@ -211,7 +205,7 @@ def _why(error: anthropic.AnthropicError) -> str:
     return f"api error: {type(error).__name__}"  # e.g. an unparseable response body
 
 
-class AnthropicExtractor:
+class AnthropicExtractor(RetryingToolCaller):
     """Claude decides; the offline ``fallback`` decides whenever Claude cannot."""
 
     def __init__(
@@ -264,45 +258,13 @@ class AnthropicExtractor:
         return self._to_extraction(output, request, memories, messages)
 
     def _call(self, prompt: str, images: Sequence[str] = ()) -> Any:
-        """One Messages API call, retried on 429 / 529 / 5xx / connection errors. ``images``: URLs
-        sent as image blocks before the text (the model fetches them), in the order the prompt numbers them."""
+        """One Messages API call (retried, see ``anthropic_calls``). ``images``: URLs sent as image
+        blocks before the text (the model fetches them), in the order the prompt numbers them."""
         content: Any = prompt
         if images:
             content = [{"type": "image", "source": {"type": "url", "url": url}} for url in images]
             content.append({"type": "text", "text": prompt})
-        for attempt in range(1, self.max_attempts + 1):
-            self.calls += 1
-            try:
-                return self.client.messages.create(
-                    model=self.model, max_tokens=self.max_tokens, system=SYSTEM_PROMPT,
-                    messages=[{"role": "user", "content": content}], timeout=self.timeout,
-                    tools=[TOOL], tool_choice={"type": "tool", "name": TOOL_NAME},
-                )
-            except anthropic.APIStatusError as error:
-                if not _retryable(error) or attempt == self.max_attempts:
-                    raise
-                delay = self._delay(attempt, error.response.headers)
-            except anthropic.APIConnectionError:  # includes APITimeoutError
-                if attempt == self.max_attempts:
-                    raise
-                delay = self._delay(attempt, None)
-            self.retries += 1
-            log.info("anthropic call failed (attempt %d/%d); retrying in %.2fs", attempt, self.max_attempts, delay)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _delay(self, attempt: int, headers: Any) -> float:
-        """``retry-after-ms`` / ``retry-after`` (seconds) when the API sends one, else
-        exponential backoff; both capped so a worker never stalls for minutes."""
-        for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            raw = headers.get(header) if headers is not None else None
-            try:
-                value = float(raw) * scale
-            except (TypeError, ValueError):
-                continue  # absent, or an HTTP date: use the backoff instead
-            if value >= 0:
-                return min(value, self.max_delay)
-        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        return self._call_tool(SYSTEM_PROMPT, content, TOOL, "anthropic call")
 
     def _fall_back(self, request: ExtractionRequest, why: str) -> Extraction:
         self.fallbacks += 1

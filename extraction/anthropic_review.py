@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from domain.reconciliation import MemoryState
 from domain.review import ProposedChange, ReviewUnavailable
-from extraction.anthropic_extractor import _inline, _retryable, _why
+from extraction.anthropic_calls import RetryingToolCaller
+from extraction.anthropic_extractor import _inline, _why
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _handle(raw: str | None, handles: dict[str, str]) -> str | None:
     return raw.strip()
 
 
-class AnthropicReviewer:
+class AnthropicReviewer(RetryingToolCaller):
     """``MemoryReviewer`` on the Messages API."""
 
     def __init__(self, *, client: anthropic.Anthropic | None = None, api_key: str | None = None,
@@ -135,35 +136,4 @@ class AnthropicReviewer:
         return ReviewUnavailable(why)
 
     def _call(self, prompt: str) -> Any:
-        for attempt in range(1, self.max_attempts + 1):
-            self.calls += 1
-            try:
-                return self.client.messages.create(
-                    model=self.model, max_tokens=self.max_tokens, system=SYSTEM_PROMPT,
-                    messages=[{"role": "user", "content": prompt}], timeout=self.timeout,
-                    tools=[TOOL], tool_choice={"type": "tool", "name": TOOL_NAME},
-                )
-            except anthropic.APIStatusError as error:
-                if not _retryable(error) or attempt == self.max_attempts:
-                    raise
-                delay = self._delay(attempt, error.response.headers)
-            except anthropic.APIConnectionError:  # includes APITimeoutError
-                if attempt == self.max_attempts:
-                    raise
-                delay = self._delay(attempt, None)
-            self.retries += 1
-            log.info("anthropic review call failed (attempt %d/%d); retrying in %.2fs", attempt,
-                     self.max_attempts, delay)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _delay(self, attempt: int, headers: Any) -> float:
-        for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            raw = headers.get(header) if headers is not None else None
-            try:
-                value = float(raw) * scale
-            except (TypeError, ValueError):
-                continue
-            if value >= 0:
-                return min(value, self.max_delay)
-        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        return self._call_tool(SYSTEM_PROMPT, prompt, TOOL, "anthropic review call")
