@@ -95,6 +95,26 @@ class ServiceContract:
         assert again.duplicate and not (again.created or again.revised or again.archived)
         assert runtime.store.recorder.max_notification_id() == head
 
+    def test_a_chunk_ingested_at_once_revises_and_projects_as_one_by_one(self, runtime):
+        first, second = runtime.service.ingest_batch([envelope(*V1), envelope(*V2)])
+        assert len(first.created) == 1 and second.revised == first.created
+        history = runtime.timeline.history(self.profile_of(runtime)["memory_id"])  # projected on return
+        assert [v["version"] for v in history] == [1, 2] and "成都" in history[1]["content"]
+        head = runtime.store.recorder.max_notification_id()
+        again = runtime.service.ingest_batch([envelope(*V1), envelope(*V2)])
+        assert all(o.duplicate and not o.revised for o in again)
+        assert runtime.store.recorder.max_notification_id() == head
+
+    def test_a_chunk_recorded_before_a_crash_is_refined_once_on_the_next_run(self, runtime):
+        envs = [envelope(*V1), envelope(*V2)]
+        runtime.service.record_batch([(e, Cause(event_ids=(e.event_id,))) for e in envs], (), ())
+        assert not runtime.store.raw_input("e1").is_refined  # the process died here
+        outcomes = runtime.service.ingest_batch(envs)
+        assert all(o.duplicate for o in outcomes)  # recorded already: nothing recorded twice
+        assert all(runtime.store.raw_input(e.event_id).is_refined for e in envs)
+        history = runtime.timeline.history(self.profile_of(runtime)["memory_id"])
+        assert [v["version"] for v in history] == [1, 2]
+
     def test_covered_episode_is_archived_with_successor(self, runtime):
         runtime.service.ingest(envelope(*V1))
         views = runtime.timeline.memories("xiaoyi", include_archived=True)
