@@ -49,7 +49,8 @@ CHANGE_EN = re.compile(
     r"\b(?:now|these days|nowadays|no longer|not anymore|anymore|any more|moved|relocated|switched|gave up|given up|"
     r"(?:gave|given|give|giving) (?:it|that|them|this) up|"
     r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|replace|rather than|in place of|"
-    r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted)\b", re.IGNORECASE)
+    r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted|"
+    r"(?:got|been|was|just) hired|got a job|landed a job|retired)\b", re.IGNORECASE)
 CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|放弃|停了|退休|"
                        r"不.{1,4}了|没再|已经|重新|又")
 ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)
@@ -93,12 +94,27 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("s") and len(word) > 4 and not word.endswith("ss") else word
 
 
+_ROLE_EN = re.compile(r"\b(?:I'm|I am|I work as|the user is|works as)\s+an?\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
+_ROLE_ZH = re.compile(r"我是(?:一名|一个|个|名)?([\u4e00-\u9fff]{2,6})")
+
+
 def family_of(text: str, lang: str) -> str | None:
-    """The predicate family a statement belongs to, or None."""
+    """The predicate family a statement belongs to, or None.
+
+    Besides the families' words, a role the statement gives its subject ("I'm a barista at a
+    café", 我是一名护士) puts it in the work family, by the occupation lexicon."""
     for name, pattern in FAMILIES_ZH if lang == "zh" else FAMILIES_EN:
         if re.search(pattern, text, flags=0 if lang == "zh" else re.IGNORECASE):
             return name
-    return None
+    from extraction.rules.lexicon import is_occupation  # the lexicon imports this module's neighbours
+
+    role = (_ROLE_ZH if lang == "zh" else _ROLE_EN).search(text)
+    if role is None:
+        return None
+    if lang == "zh":
+        return "work" if is_occupation(role.group(1)) else None
+    words = role.group(1).split()  # "barista at a": the role is a prefix of the words after the article
+    return "work" if any(is_occupation(" ".join(words[:k])) for k in range(1, len(words) + 1)) else None
 
 
 def content_words(text: str) -> set[str]:

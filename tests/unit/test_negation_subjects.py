@@ -68,3 +68,14 @@ def test_the_named_child_keeps_its_age() -> None:
 def test_the_user_s_own_age_is_still_read() -> None:
     assert [c for c in candidates("我今年28岁。") if c.slot == "age"]
     assert [c for c in candidates("For the record, I'm 38.") if c.slot == "age"]
+
+
+@pytest.mark.parametrize("text, lang, family", [
+    ("I'm a barista at a café in Austin.", "en", "work"),
+    ("我是一名护士。", "zh", "work"),
+    ("I'm a big fan of jazz.", "en", None),
+])
+def test_a_role_puts_a_statement_in_the_work_family(text: str, lang: str, family: str | None) -> None:
+    from extraction.rules.topics import family_of
+
+    assert family_of(text, lang) == family
