@@ -28,7 +28,7 @@ from eventsourcing.domain import Aggregate
 from application.memory_app import MemoryApplication
 from domain.envelope import InputEnvelope
 from domain.attachments import message_attachments
-from domain.information import carries_information, content_tokens
+from domain.information import carries_information
 from domain.extraction import Decision, ExistingMemory, Extraction, ExtractionRequest, Extractor, WindowMessage
 from domain.memory import Memory
 from domain.raw_input import RawInput, episode_id
@@ -36,8 +36,6 @@ from domain.user_directory import UserDirectory
 from domain.values import Reason, Stage
 from application.fast_stage import message_id_of, message_text, source_of
 
-COVERED_SHARE = 0.5
-"""Share of a long message's content words its replacing memories must hold for its episode to go."""
 NO_INFORMATION_POLICY = "information-classifier"
 """``decided_by`` of a no-information archive: the policy, not the extractor, decided it."""
 
@@ -48,14 +46,6 @@ class RefineResult:
     revised: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     skipped: bool = False
-
-
-def _root(token: str) -> str:
-    """A crude inflection fold, enough to compare "went to the park" with "goes to parks"."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(token) > len(suffix) + 2 and token.endswith(suffix):
-            return token[: -len(suffix)]
-    return token
 
 
 def directory_entry(memory: Memory) -> dict[str, Any]:
@@ -266,9 +256,6 @@ class FineStage:
             )
             if not successors:
                 continue  # nothing replaces it: keep the raw text searchable
-            if envelope.messages[index].role == "user" and not self._mostly_represented(
-                    envelope.messages[index].text(), [touched[m].content for m in successors if m in touched]):
-                continue  # the memories keep only part of what it said: keep the raw text too
             archived += self._archive_episodes(self._episodes_of(envelope.event_id, index, envelope.user_id), Reason.SUPERSEDED,
                                                cause, decided_by, successors, result)
         return archived
@@ -293,23 +280,6 @@ class FineStage:
             archived += self._archive_episodes(episodes, Reason.NO_INFORMATION, cause, NO_INFORMATION_POLICY,
                                                citing, result)
         return archived
-
-    @staticmethod
-    def _mostly_represented(text: str, contents: list[str]) -> bool:
-        """Do the memories that replace a message hold most of its content words?
-
-        Why: a message of several sentences ("my school event last week ... I talked about my
-        journey ... it made me reflect") can be claimed sentence by sentence while a later
-        revision or a dropped clause leaves part of it in no memory; archiving its episode
-        would lose that part. Memories created in this batch are compared (held duplicates
-        are not in ``touched`` and keep the old behaviour)."""
-        if not contents:
-            return True
-        said = {_root(t) for t in content_tokens(text) if t.isascii()}
-        if len(said) < 12:
-            return True  # a short statement, or Chinese (compared by characters): the rules' coverage decides
-        kept = {_root(t) for c in contents for t in content_tokens(c)}
-        return len(said & kept) >= COVERED_SHARE * len(said)
 
     @staticmethod
     def _archive_episodes(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+from domain.information import content_tokens
 from domain.consolidation import GROUPS, PARAPHRASE_KINDS, Consolidator, Similar
 from domain.extraction import Candidate, CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
@@ -20,6 +21,42 @@ from extraction.rules.skills import find_skills
 def restates_skill(candidate: Candidate, skills_covered: set[str]) -> bool:
     """The fallback's catch-all note about a message a skill represents whole: the skill says it."""
     return candidate.slot.startswith("note.") and set(candidate.source_message_ids) <= skills_covered
+
+
+COVERED_SHARE = 0.5
+"""Share of a long message's content words the memories made from it must hold to cover it."""
+
+
+def _root(token: str) -> str:
+    """A crude inflection fold, enough to compare "went to the park" with "goes to parks"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(token) > len(suffix) + 2 and token.endswith(suffix):
+            return token[: -len(suffix)]
+    return token
+
+
+def partly_represented(messages, decisions, held_by, covered) -> frozenset[str]:
+    """Long user messages (12+ English content words) the rules claimed sentence by sentence,
+    whose memories hold less than half of their content words: their episodes must stay.
+
+    Why: a later revision, a dropped clause or a merge can leave part of a multi-sentence turn
+    ("my school event last week ... I talked about my journey ...") in no memory; archiving the
+    episode would lose it (LoCoMo recall). Chinese is compared by characters, so it keeps the
+    rules' coverage; a message an existing memory holds (``held_by``) is left to that link."""
+    out: set[str] = set()
+    for m in messages:
+        if not m.is_new or m.role != "user" or m.message_id not in covered or held_by.get(m.message_id):
+            continue
+        said = {_root(t) for t in content_tokens(m.text or "") if t.isascii()}
+        if len(said) < 12:
+            continue
+        contents = [d.content or "" for d in decisions if m.message_id in d.source_message_ids]
+        if not contents:
+            continue
+        kept = {_root(t) for c in contents for t in content_tokens(c)}
+        if len(said & kept) < COVERED_SHARE * len(said):
+            out.add(m.message_id)
+    return frozenset(out)
 
 
 class RuleBasedExtractor:
@@ -54,6 +91,7 @@ class RuleBasedExtractor:
         self._prefetch(candidates, request)
         decisions, held_by, unplaced = self.consolidator.decide_with_coverage(
             candidates, request.existing, request.messages)
+        unplaced = unplaced | partly_represented(request.messages, decisions, held_by, found.covered_message_ids)
         return Extraction(
             decisions=tuple(decisions) + tuple(decide_skills(skills, request.existing)),
             held_by=held_by,

@@ -87,3 +87,18 @@ def test_a_question_that_says_something_is_not_taken_as_the_request() -> None:
     found = RuleCandidateFinder().find(msgs)
     choices = [c for c in found.candidates if c.slot.startswith("choice.")]
     assert choices and "q" not in choices[0].source_message_ids, found.candidates
+
+
+def test_a_long_message_whose_memories_keep_little_of_it_is_not_covered() -> None:
+    from domain.extraction import Decision
+    from extraction.rule_extractor import partly_represented
+
+    long = said("Last week I visited my grandmother in Sweden, we baked cinnamon buns, walked along the "
+                "frozen lake, talked about her childhood farm and watched old family films together.")
+    thin = [Decision("create", kind="fact", key="k", content="The user visited Sweden.", source_message_ids=("m1",))]
+    full = [Decision("create", kind="fact", key="k", content=long.text.replace("I ", "the user "),
+                     source_message_ids=("m1",))]
+    assert partly_represented([long], thin, {}, frozenset({"m1"})) == {"m1"}
+    assert partly_represented([long], full, {}, frozenset({"m1"})) == frozenset()
+    short = said("I live in Denver now.")
+    assert partly_represented([short], thin, {}, frozenset({"m1"})) == frozenset()
