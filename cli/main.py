@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--again", action="store_true",
                    help="with --resubmit: also letters resubmitted before (each is published once per run)")
     p.add_argument("--limit", type=int, default=100, help="at most this many letters (default 100)")
+    p.add_argument("--user", help="only letters of this user's records (keyed by user_id); an app serving "
+                   "users passes it, an operator leaves it out")
     p = add("serve", "cli.serve:serve", "the HTTP API: MemOS-compatible endpoints and /v1 (keys: MEMSTREAM_API_KEYS)")
     p.add_argument("--host", default="127.0.0.1", help="listen on this address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="listen on this port (default 8000)")

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -245,8 +246,26 @@ def cutoff(value: str, now: datetime | None = None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _chosen(box: DeadLetterBox, ids: list[str]) -> list[dict[str, Any]]:
-    every = box.recent(limit=None)
+def _owned_by(user: str | None) -> Any:
+    """A filter for letters of one user's records (their Kafka key is the user_id), or None."""
+    if user is None:
+        return None
+    from domain.envelope import normalise_user_id
+
+    try:
+        wanted = normalise_user_id(user)
+    except ValueError as e:
+        raise CommandError(f"--user: {e}") from None
+
+    def owned(letter: dict[str, Any]) -> bool:
+        key = letter.get("key")
+        return bool(key) and unicodedata.normalize("NFC", str(key).strip()) == wanted
+
+    return owned
+
+
+def _chosen(box: DeadLetterBox, ids: list[str], owned: Any = None) -> list[dict[str, Any]]:
+    every = [d for d in box.recent(limit=None) if owned is None or owned(d)]
     chosen = []
     for wanted in ids:
         matches = [d for d in every if d["id"].startswith(wanted.lower())] if wanted else []
@@ -269,21 +288,25 @@ def deadletters(args: argparse.Namespace, settings: Settings) -> int:
         check_broker(settings)
     if args.again and not args.resubmit:
         raise CommandError("--again goes with --resubmit")
+    owned = _owned_by(getattr(args, "user", None))
     runtime = build_runtime(existing_store(settings), with_vectors=False, sync_projections=False)
     dropped: list[dict[str, Any]] = []
     try:
         box = DeadLetterBox(runtime.store)
         if args.drop or args.all_older_than:
             if args.drop:
-                dropped = _chosen(box, args.drop)
+                dropped = _chosen(box, args.drop, owned)
             else:
                 before = cutoff(args.all_older_than)
-                dropped = [d for d in box.recent(limit=None) if datetime.fromisoformat(d["recorded_at"]) < before]
+                dropped = [d for d in box.recent(limit=None) if datetime.fromisoformat(d["recorded_at"]) < before
+                           and (owned is None or owned(d))]
             for letter in dropped:
                 box.drop(letter["id"], reason="dropped with memstream deadletters")
             letters = dropped
-        else:
+        elif owned is None:
             letters = box.recent(limit=args.limit)
+        else:
+            letters = [d for d in box.recent(limit=None) if owned(d)][:args.limit]
         if args.resubmit:
             from streams.publish import send_all
 

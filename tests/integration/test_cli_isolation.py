@@ -8,12 +8,13 @@ runs every read command as that reader: ``memories``, ``search`` (including a
 ``--queries`` line that asks for the target), ``history`` by the target's full memory
 id and by a drawn prefix. The reader may see only their own words. The HTTP API has its
 property test in test_http_isolation.py (users of one app and across apps).
-``deadletters`` is an operator command over the whole store (no --user), so it is not
-a tenant read path.
+``deadletters --user`` lists only the letters of that user's records (without it, it is
+an operator command over the whole store).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -51,9 +52,24 @@ def store(tmp_path_factory, model_dir):
     rc, out, err = cli("ingest", "--data-dir", str(data), "-q", "--json", str(path))
     assert rc == 0, err
     assert json.loads(out)["accepted"] == len(lines) and json.loads(out)["duplicates"] == 0
+    from adapters.event_store import open_application
+    from application.dead_letters import DeadLetterBox
+    from application.settings import Settings
+
+    store = open_application(Settings(data_dir=data).event_store_url)
+    try:  # one dead letter per user, keyed by the user as the topics are
+        box = DeadLetterBox(store)
+        for offset, user in enumerate(USERS):
+            value = json.dumps({"user_id": user, "messages": [{"content": f"poison {SECRETS[user]}"}]},
+                               ensure_ascii=False).encode()
+            box.record(topic="memstream.messages", partition=0, offset=offset, key=user.encode(), value=value,
+                       reason=f"invalid_record near {SECRETS[user]}", error_type="invalid_record", stage="fast",
+                       tracking=None)
+    finally:
+        store.close()
     ids = {}
     for user in USERS:
-        rc, out, err = cli("memories", "--data-dir", str(data), "--json", "--all", "--user", user)
+        rc, out, err = cli("memories", "--data-dir", str(data), "--json", "--all", f"--user={user}")
         assert rc == 0, err
         ids[user] = [m["memory_id"] for m in json.loads(out)["memories"]]
         assert ids[user], f"{user} has memories"
@@ -84,7 +100,7 @@ def test_no_read_path_shows_another_users_content(store, reader, target, prefix)
     d = ("--data-dir", str(data))
     me = unicodedata.normalize("NFC", reader.strip())
 
-    rc, out, err = cli("memories", *d, "--json", "--all", "--user", reader)
+    rc, out, err = cli("memories", *d, "--json", "--all", f"--user={reader}")
     assert rc == 0, err
     listed = json.loads(out)["memories"]
     assert all(m["user_id"] == me for m in listed)
@@ -96,7 +112,7 @@ def test_no_read_path_shows_another_users_content(store, reader, target, prefix)
     lines = [json.dumps({"id": str(i), "query": w}) for i, w in enumerate([SECRETS[u] for u in USERS])]
     lines.append(json.dumps({"id": "switch", "query": SECRETS[target], "user": target}, ensure_ascii=False))
     queries.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rc, out, err = cli("search", *d, "--json", "--user", reader, "--queries", str(queries))
+    rc, out, err = cli("search", *d, "--json", f"--user={reader}", "--queries", str(queries))
     assert rc in (0, 2), err  # 2: the line naming another user is rejected
     if target != me:
         assert rc == 2 and "switch" not in [json.loads(x).get("id") for x in out.splitlines() if x.strip()]
@@ -105,14 +121,23 @@ def test_no_read_path_shows_another_users_content(store, reader, target, prefix)
         assert SECRETS[me] in out, "a user finds their own memories"
 
     for memory_id in ids[target]:
-        rc, out, err = cli("history", *d, "--json", memory_id, "--user", reader)
+        rc, out, err = cli("history", *d, "--json", f"--user={reader}", "--", memory_id)
         if target == me:
             assert rc == 0, err
         else:
             assert rc == 1 and out == "", (rc, out)
         assert_clean(out + err, reader, "history by id")
 
-    rc, out, err = cli("history", *d, "--json", prefix, "--user", reader)
+    rc, out, err = cli("deadletters", *d, "--json", f"--user={reader}")
+    assert rc == 0, err
+    letters = json.loads(out)["dead_letters"]
+    shown = out + " ".join(base64.b64decode(x.get("value_b64") or "").decode("utf-8", "replace") for x in letters)
+    assert all(x["key"] == me for x in letters)
+    assert_clean(shown, reader, "deadletters")
+    if me in SECRETS:
+        assert len(letters) == 1 and SECRETS[me] in shown
+
+    rc, out, err = cli("history", *d, "--json", f"--user={reader}", "--", prefix)
     assert rc in (0, 1), err
     if rc == 0:
         assert all(v["user_id"] == me for v in json.loads(out)["versions"])
