@@ -26,8 +26,9 @@ from bench.bench_quality import report, run_split
 # contradictions 0, stale active 7 (6 of them episodes the Fine stage leaves active), missing facts 7.
 # After archiving a conflict-revised memory's source episodes, negation of moves/jobs/trips, other
 # subjects' ages, stems in topic matching and wider families: pass rate 0.800, precision 0.940,
-# recall 0.974, MRR 0.914, contradictions 0, stale active 1, missing facts 6.
-FLOORS = {"pass_rate": 0.78, "precision": 0.93, "recall": 0.96, "mrr": 0.90}
+# recall 0.974, MRR 0.914, contradictions 0, stale active 1, missing facts 6. With choices citing the
+# question the offer answered: pass rate 0.840, MRR 0.940.
+FLOORS = {"pass_rate": 0.82, "precision": 0.93, "recall": 0.96, "mrr": 0.92}
 CEILINGS = {"contradictions": 1, "stale_active": 3, "missing_facts": 8, "noinfo_active": 2}
 
 
