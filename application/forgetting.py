@@ -9,7 +9,9 @@ How (docs/lifecycle.md has the long version):
    user decodes from then on with empty placeholders. Two cases need a rewrite of rows
    instead, on a connection that zeroes what it overwrites: one memory of a user who
    stays (the key still opens the user's other events), and events stored in the clear
-   before sealing existed.
+   before sealing existed. One memory also takes its source messages: their content is
+   rewritten out of their raw inputs (marked for reprocessing to skip), and their episodes,
+   the messages word for word, are forgotten with it.
 3. **Purge the derived stores** of exactly those memories: timeline rows (replaced by
    their versions as the log now folds them: archived, without content, so ``history``
    and ``memories --all`` still show that they existed and when they changed), the
@@ -38,6 +40,27 @@ from eventsourcing.domain import Aggregate, event
 from application.memory_app import MemoryApplication
 from domain.user_directory import directory_id
 from domain.views import fold
+
+
+FORGOTTEN_TEXT = "[forgotten]"
+FORGOTTEN_MESSAGES = "memstream_forgotten_messages"
+
+
+def forget_messages(payload: dict[str, Any], indices: Sequence[int]) -> dict[str, Any]:
+    """A copy of a messages payload whose messages at ``indices`` hold no content (a message
+    stays valid: placeholder text, no tool input or output), the indices listed in ``info``."""
+    messages = [dict(m) for m in payload["messages"]]
+    for i in indices:
+        messages[i].update(content=FORGOTTEN_TEXT, tool_input=None, tool_output=None, status=None)
+    info = dict(payload.get("info") or {})
+    info[FORGOTTEN_MESSAGES] = sorted(set(info.get(FORGOTTEN_MESSAGES) or []) | set(indices))
+    return {**payload, "messages": messages, "info": info}
+
+
+def forgotten_messages(payload: dict[str, Any]) -> set[int]:
+    """The indices of the payload's messages that were forgotten (``forget_messages``)."""
+    listed = (payload.get("info") or {}).get(FORGOTTEN_MESSAGES) or []
+    return {i for i in listed if isinstance(i, int)}
 
 
 class Forgetting(Aggregate):
@@ -92,10 +115,15 @@ class Forgetter:
 
         started = time.perf_counter()
         report = ForgetReport(user_id=user_id, memory_id=memory_id, reason=reason)
+        messages: dict[str, set[str]] = {}  # one memory: its source messages, by event_id
         if memory_id is not None:
             if self.timeline.owner(memory_id) != user_id:
                 raise LookupError(f"user {user_id!r} has no memory {memory_id!r}")
-            ids = [memory_id]
+            for view in self.timeline.history(memory_id):
+                for s in view.get("sources") or []:
+                    if s.get("event_id") and s.get("message_id"):
+                        messages.setdefault(s["event_id"], set()).add(s["message_id"])
+            ids = [memory_id] + [e for e in self._episodes_of(messages, user_id) if e != memory_id]
         else:
             ids = self.timeline.memory_ids(user_id)
         versions = {mid: self.timeline.history(mid) for mid in ids}
@@ -121,7 +149,8 @@ class Forgetter:
             report.rewritten_events = self._redact(aggregates, user_id, only_clear=True)
             report.rewritten_events += self._redact_snapshots([directory_id(user_id)], user_id)
         else:
-            report.rewritten_events = self._redact([UUID(memory_id)], user_id, only_clear=False)
+            report.rewritten_events = self._redact([UUID(m) for m in ids], user_id, only_clear=False)
+            report.rewritten_events += self._redact_messages(messages, user_id)
         self._drop_cached(ids)
 
         folded: list[dict[str, Any]] = []
@@ -171,6 +200,55 @@ class Forgetter:
                     rows.append((stored.originator_id, stored.originator_version, state))
         return self.rewrite(self.store, rows)
 
+    def _source_indices(self, raw: Any, message_ids: set[str]) -> list[int]:
+        """Where these messages sit in the raw input (``message_id_of``: the client's id, else ``event_id#i``)."""
+        if raw is None or raw.input_type == "knowledge":
+            return []
+        listed = (raw.payload or {}).get("messages") or []
+        return [i for i, m in enumerate(listed)
+                if (m.get("message_id") or f"{raw.event_id}#{i}") in message_ids]
+
+    def _episodes_of(self, messages: dict[str, set[str]], user_id: str) -> list[str]:
+        """The episodes of the forgotten memory's source messages: each is the message's own
+        text, word for word, so the message is not forgotten while one of them keeps it."""
+        from domain.raw_input import episode_id
+
+        found: list[str] = []
+        for event_id, message_ids in sorted(messages.items()):
+            raw = self.store.raw_input(event_id, user_id)
+            for index in self._source_indices(raw, message_ids):
+                first = str(episode_id(event_id, str(index), raw.scope))
+                if self.timeline.owner(first) != user_id:
+                    continue
+                found.append(first)
+                chunks = max((int((v.get("attributes") or {}).get("chunks") or 1)
+                              for v in self.timeline.history(first)), default=1)
+                found += [m for m in (str(episode_id(event_id, f"{index}.{part}", raw.scope))
+                                      for part in range(1, chunks)) if self.timeline.owner(m) == user_id]
+        return found
+
+    def _redact_messages(self, messages: dict[str, set[str]], user_id: str) -> int:
+        """Rewrite the forgotten memory's source messages out of their raw inputs, in place:
+        each keeps its place, id, role and time, its content becomes ``FORGOTTEN_TEXT``, and the
+        payload's ``info`` lists the indices (``FORGOTTEN_MESSAGES``) so reprocessing skips them.
+        The other messages of the same input stay as they were."""
+        rows: list[tuple[Any, int, bytes]] = []
+        for event_id, message_ids in sorted(messages.items()):
+            raw = self.store.raw_input(event_id, user_id)
+            indices = self._source_indices(raw, message_ids)
+            if not indices:
+                continue
+            for stored in self.store.recorder.select_events(raw.id):
+                domain_event = self.store.mapper.to_domain_event(stored)
+                payload = getattr(domain_event, "payload", None)
+                if not isinstance(payload, dict) or not payload.get("messages"):
+                    continue
+                redacted = forget_messages(payload, indices)
+                domain_event.__dict__["payload"] = redacted
+                state = self.store.mapper.to_stored_event(domain_event).state
+                rows.append((stored.originator_id, stored.originator_version, state))
+        return self.rewrite(self.store, rows)
+
     def _redact_snapshots(self, aggregates: Sequence[UUID], user_id: str) -> int:
         snapshots = self.store.snapshots
         if snapshots is None:
@@ -188,5 +266,21 @@ class Forgetter:
     def _drop_cached(self, ids: Sequence[str]) -> None:
         """This process's cached aggregates still hold the content: drop them all."""
         cache = getattr(self.store.repository, "cache", None)
-        if cache is not None and hasattr(cache, "clear"):
-            cache.clear()
+        if cache is None:
+            return
+        # eventsourcing's LRUCache.clear() only resets its recency list: its dict of entries
+        # (what get() reads) has to be emptied too.
+        lock = getattr(cache, "lock", None)
+        if lock is not None:
+            lock.acquire()
+        try:
+            entries = getattr(cache, "cache", None)
+            if isinstance(entries, dict):
+                entries.clear()
+            if hasattr(cache, "clear"):
+                cache.clear()
+            if hasattr(cache, "full"):
+                cache.full = False
+        finally:
+            if lock is not None:
+                lock.release()

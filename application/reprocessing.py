@@ -20,7 +20,9 @@ set's name into ``DATA_DIR/sets/LIVE``, which the composition root reads
 (``live_settings``), so search and memories serve that set; ``switch live`` goes back.
 ``drop`` deletes a set that is not live.
 
-Raw input whose user was forgotten holds no content any more and is skipped.
+Raw input whose user was forgotten holds no content any more and is skipped; so are the
+messages of an input that were the sources of one forgotten memory (the input's other
+messages are processed as before).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
+from application.forgetting import FORGOTTEN_MESSAGES, FORGOTTEN_TEXT, forgotten_messages
 from application.settings import Settings
 from domain.raw_input import RawInput
 from domain.values import Cause
@@ -168,14 +171,32 @@ def reprocess(source: Any, target: Any, name: str, progress: Callable[[int], Non
             outcome = target.service.ingest_document(KnowledgeDocument.model_validate(payload),
                                                      _cause(recorded.cause), tracking)
             _count(report, outcome)
+        elif forgotten_messages(payload) >= set(range(len(payload.get("messages") or []))):
+            report.skipped_forgotten += 1  # every message of it was forgotten
+            target.store.track_only(tracking)
         else:
-            outcome = target.service.ingest(InputEnvelope.model_validate(payload), _cause(recorded.cause))
+            outcome = target.service.ingest(InputEnvelope.model_validate(_without_forgotten(payload)),
+                                            _cause(recorded.cause))
             target.store.track_only(tracking)
             _count(report, outcome)
         if progress is not None:
             progress(1)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _without_forgotten(payload: dict[str, Any]) -> dict[str, Any]:
+    """The input as reprocessing reads it: each forgotten message (one forgotten memory's
+    source, ``application.forgetting``) stands in its place as a ``system`` turn, which no
+    stage makes a memory of, so the other messages keep their index and their episode IDs."""
+    forgotten = forgotten_messages(payload)
+    if not forgotten:
+        return payload
+    info = {k: v for k, v in (payload.get("info") or {}).items() if k != FORGOTTEN_MESSAGES}
+    messages = [{"message_id": m.get("message_id") or f"{payload['event_id']}#{i}", "role": "system",
+                 "content": FORGOTTEN_TEXT, "chat_time": m.get("chat_time")} if i in forgotten else m
+                for i, m in enumerate(payload.get("messages") or [])]
+    return {**payload, "messages": messages, "info": info}
 
 
 def _count(report: ReprocessReport, outcome: Any) -> None:

@@ -143,7 +143,9 @@ def test_forget_one_memory_keeps_the_rest(tmp_path):
         with pytest.raises(LookupError):
             ms.forget(user_id="someone-else", memory_id=dog["memory_id"])
         report = ms.forget(user_id="carol", memory_id=dog["memory_id"])
-        assert not report["key_deleted"] and report["rewritten_events"] == len(ms.history(dog["memory_id"]))
+        assert not report["key_deleted"] and len(report["memory_ids"]) == 2  # the fact and its message's episode
+        # every version of both, and the raw input's InputRecorded row (its source message redacted)
+        assert report["rewritten_events"] == sum(len(ms.history(m)) for m in report["memory_ids"]) + 1
         left = ms.memories(user_id="carol")
         assert dog["memory_id"] not in {m["memory_id"] for m in left}
         assert any("nurse" in m["content"] for m in left)  # the user's key still opens the rest
@@ -218,3 +220,59 @@ def test_forgetting_a_never_changes_what_b_sees(shared_model, a_turns, b_turns, 
             assert after == before
         finally:
             ms.close()
+
+
+# ------------------------------------------- one memory: its source messages go too
+
+PLAN = "Fjordwhistle9"
+
+
+def _one_memory_forgotten(ms):
+    """Alice's Norway plan (the last message of input a1, after her job in the same input:
+    an episode of a later message would hold it as context, docs/lifecycle.md) and her cat
+    (another input); returns the id of the memory to forget."""
+    ms.add([{"role": "user", "content": "I work as a nurse.", "chat_time": "2024-05-01T10:00:00+00:00"},
+            {"role": "user", "content": f"I plan a trip to Norway with {PLAN} next June.",
+             "chat_time": "2024-05-01T10:01:00+00:00"}],
+           user_id="alice", event_id="a1")
+    ms.add([{"role": "user", "content": "I have a cat named Tom.", "chat_time": "2024-05-02T10:00:00+00:00"}],
+           user_id="alice", event_id="a2")
+    plan = [m for m in ms.memories(user_id="alice") if PLAN in m["content"] and m["kind"] != "episode"]
+    assert len(plan) == 1
+    return plan[0]["memory_id"]
+
+
+def test_forget_one_memory_redacts_its_source_messages(tmp_path, model_dir):
+    data = tmp_path / "data"
+    with memstream.open(data, extractor="rules", model_dir=model_dir) as ms:
+        plan = _one_memory_forgotten(ms)
+        assert scan_files(data, [PLAN])  # the scan sees it before
+        report = ms.forget(user_id="alice", memory_id=plan)
+        assert not report["key_deleted"] and plan in report["memory_ids"]
+        raw = ms.runtime.store.raw_input("a1", "alice")
+        assert PLAN not in json.dumps(raw.payload) and "nurse" in raw.payload["messages"][0]["content"]
+        assert raw.payload["messages"][1]["role"] == "user"  # the audit: who said something, and when
+        left = ms.memories(user_id="alice", include_archived=True)
+        assert all(PLAN not in m["content"] for m in left)
+        assert any("nurse" in m["content"] for m in ms.memories(user_id="alice"))
+        assert any("Tom" in m["content"] for m in ms.memories(user_id="alice"))
+        assert ms.search(f"Norway {PLAN}", user_id="alice", top_k=10) == [] or all(
+            PLAN not in r["content"] for r in ms.search(f"Norway {PLAN}", user_id="alice", top_k=10))
+    assert scan_files(data, [PLAN]) == []
+
+
+def test_reprocess_after_forgetting_one_memory_does_not_derive_it_again(tmp_path):
+    with memstream.open(tmp_path / "data", extractor="rules", with_vectors=False) as ms:
+        plan = _one_memory_forgotten(ms)
+        ms.forget(user_id="alice", memory_id=plan)
+        report = ms.reprocess("again", extractor_name="rules")
+        assert report["inputs"] == 2 and report["skipped_forgotten"] == 0
+        diffs = ms.compare("again")
+        created = [m for d in diffs for m in d["created"]]
+        assert all(PLAN not in m["content"] and "Norway" not in m["content"] for m in created), created
+        assert diffs == []  # the set holds what the live set still holds: nurse, Tom, and no plan
+        ms.switch("again")
+    with memstream.open(tmp_path / "data", extractor="rules", with_vectors=False) as ms:
+        again = ms.memories(user_id="alice", include_archived=True)
+        assert all(PLAN not in m["content"] and "Norway" not in m["content"] for m in again)
+        assert any("nurse" in m["content"] for m in again) and any("Tom" in m["content"] for m in again)
