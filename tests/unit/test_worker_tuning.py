@@ -48,7 +48,7 @@ class LoadingRuntime:
 
     def __init__(self, embed_ahead: bool = True) -> None:
         self.settings = Settings(embed_ahead=embed_ahead)
-        store = MemoryApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.store = store = MemoryApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
         self.service = MemoryService(store, FineStage(store, PlannedExtractor()))  # for build_app's handler
         self.loaded: list[str] = []
 
