@@ -60,7 +60,14 @@ def test_prefix_consistency_and_replay(slice_and_embedder, tmp_path: Path):
         projector.clear()
         assert pipe.index.lexical.count() == 0 and pipe.index.count() == 0
         pipe.runtime.catch_up()
-        assert {q: search(conv.sample_id, q, 25) for q in queries} == before
+        # Replayed vectors are computed in other batches than the live ones, which moves a score in
+        # its sixth decimal; the ranking and every other field must be the same.
+        after = {q: search(conv.sample_id, q, 25) for q in queries}
+        for q in queries:
+            assert [r["memory_id"] for r in after[q]] == [r["memory_id"] for r in before[q]]
+            for a, b in zip(after[q], before[q]):
+                assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+                assert {k: v for k, v in a.items() if k != "score"} == {k: v for k, v in b.items() if k != "score"}
         assert search("somebody-else", queries[0], 5) == []
     finally:
         pipe.close()
