@@ -115,29 +115,29 @@ def describe(skill: Skill) -> str:
     return f"How the user goes about {skill.name} ({n} steps), as they described it"
 
 
+_SUMMARY = {
+    "zh": {"accepted_plan": "用户认可的{name}方案", "procedure": "用户{name}的流程", "head": "：", "sep": "；",
+           "step": "{i}. {s}", "end": "。", "constraints": "注意：{}。", "tools": "使用{}。", "list": "、",
+           "schedule": "时间：{}。"},
+    "en": {"accepted_plan": "The plan the user accepted for {name}", "procedure": "The user's procedure for {name}",
+           "head": ": ", "sep": "; ", "step": "{i}) {s}", "end": ".", "constraints": " Constraints: {}.",
+           "tools": " Uses {}.", "list": ", ", "schedule": " When: {}."},
+}
+"""How a skill's summary reads in each language: one layout, the phrases differ."""
+
+
 def summary(skill: Skill) -> str:
     """The readable content of a skill memory."""
-    if skill.lang == "zh":
-        lead = f"用户认可的{skill.name}方案" if skill.origin == "accepted_plan" else f"用户{skill.name}的流程"
-        text = lead + "：" + "；".join(f"{i}. {s}" for i, s in enumerate(skill.steps, 1)) + "。"
-        if skill.constraints:
-            text += "注意：" + "；".join(skill.constraints) + "。"
-        tools = skill.parameters.get("tools")
-        if tools:
-            text += "使用" + "、".join(tools) + "。"
-        if skill.parameters.get("schedule"):
-            text += f"时间：{skill.parameters['schedule']}。"
-        return text
-    lead = (f"The plan the user accepted for {skill.name}" if skill.origin == "accepted_plan"
-            else f"The user's procedure for {skill.name}")
-    text = lead + ": " + "; ".join(f"{i}) {s}" for i, s in enumerate(skill.steps, 1)) + "."
+    p = _SUMMARY["zh" if skill.lang == "zh" else "en"]
+    lead = p["accepted_plan" if skill.origin == "accepted_plan" else "procedure"].format(name=skill.name)
+    text = lead + p["head"] + p["sep"].join(p["step"].format(i=i, s=s) for i, s in enumerate(skill.steps, 1)) + p["end"]
     if skill.constraints:
-        text += " Constraints: " + "; ".join(skill.constraints) + "."
+        text += p["constraints"].format(p["sep"].join(skill.constraints))
     tools = skill.parameters.get("tools")
     if tools:
-        text += " Uses " + ", ".join(tools) + "."
+        text += p["tools"].format(p["list"].join(tools))
     if skill.parameters.get("schedule"):
-        text += f" When: {skill.parameters['schedule']}."
+        text += p["schedule"].format(skill.parameters["schedule"])
     return text
 
 

@@ -56,29 +56,50 @@ def _wait_for_topics(bootstrap: str, settings: Settings, on_fail) -> dict[str, i
     return found
 
 
+class _Restart:
+    """Two Tansu brokers on one port (the first started), the settings and environment a worker
+    on them uses, and a probe of its store."""
+
+    def __init__(self, tmp_path, prefix: str) -> None:
+        group = f"{prefix}-group"
+        self.settings = Settings(data_dir=tmp_path / "data", topic_prefix=f"{prefix}{next(_n)}", partitions=2,
+                                 consumer_group=group, session_timeout=2.0)
+        self.probe = StoreProbe(self.settings.event_store_url)
+        port = free_port()
+        self.old = TansuBroker(port=port, log_path=tmp_path / "old.log").start()
+        self.new = TansuBroker(port=port, log_path=tmp_path / "new.log")
+        self.env = {"MEMSTREAM_KAFKA_URL": self.old.bootstrap, "MEMSTREAM_DATA_DIR": str(self.settings.data_dir),
+                    "MEMSTREAM_TOPIC_PREFIX": self.settings.topic_prefix, "MEMSTREAM_CONSUMER_GROUP": group,
+                    "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "2"}
+        try:
+            run(ensure_topics(self.old.bootstrap, topic_specs_for(self.settings)))
+        except BaseException:
+            self.close()
+            raise
+
+    def restart(self, on_fail) -> None:
+        self.old.stop(timeout=0.1)  # SIGTERM then SIGKILL: it keeps nothing (memory storage)
+        self.new.start()
+        _wait_for_topics(self.new.bootstrap, self.settings, on_fail)
+
+    def close(self) -> None:
+        self.probe.close()
+        self.new.stop()
+        self.old.stop()
+
+
 def test_worker_recovers_in_place_from_a_broker_restart(tmp_path, processes):
-    data = tmp_path / "data"
     first, second = envelopes(80, 8)[:40], envelopes(80, 8)[40:]
-    settings = Settings(data_dir=data, topic_prefix=f"rr{next(_n)}", partitions=2,
-                        consumer_group="rr-group", session_timeout=2.0)
-    probe = StoreProbe(settings.event_store_url)
-    port = free_port()
-    old = TansuBroker(port=port, log_path=tmp_path / "old.log").start()
-    new = TansuBroker(port=port, log_path=tmp_path / "new.log")
-    env = {"MEMSTREAM_KAFKA_URL": old.bootstrap, "MEMSTREAM_DATA_DIR": str(data),
-           "MEMSTREAM_TOPIC_PREFIX": settings.topic_prefix, "MEMSTREAM_CONSUMER_GROUP": "rr-group",
-           "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "2"}
+    r = _Restart(tmp_path, "rr")
+    probe, settings = r.probe, r.settings
     try:
-        run(ensure_topics(old.bootstrap, topic_specs_for(settings)))
-        w = processes([_memstream(), "worker", "--role", "agents"], env=env, name="w")
-        produce(old.bootstrap, settings.topic("messages"), first)
+        w = processes([_memstream(), "worker", "--role", "agents"], env=r.env, name="w")
+        produce(r.old.bootstrap, settings.topic("messages"), first)
         wait_until(lambda: probe.refined_count() >= 40, 90, "40 refined on the first broker", w.log_tail)
-        old.stop(timeout=0.1)  # SIGTERM then SIGKILL: it keeps nothing (memory storage)
-        new.start()
         # Nobody but the worker creates the topics again; the producer waits until they exist
         # (a send to a missing topic would make Tansu auto-create it with 4 partitions).
-        _wait_for_topics(new.bootstrap, settings, w.log_tail)
-        produce(new.bootstrap, settings.topic("messages"), first[-5:] + second)
+        r.restart(w.log_tail)
+        produce(r.new.bootstrap, settings.topic("messages"), first[-5:] + second)
         wait_until(lambda: probe.refined_count() >= 80, 120, "80 refined in all", w.log_tail)
         assert w.alive(), "the worker recovered without a restart"
         log = w.log_tail(2000)
@@ -87,36 +108,23 @@ def test_worker_recovers_in_place_from_a_broker_restart(tmp_path, processes):
         assert probe.refined_count() == 80
         assert "broker restarted" in log
     finally:
-        probe.close()
-        new.stop()
-        old.stop()
+        r.close()
 
 
 def test_hand_offs_the_restarted_broker_lost_are_sent_again(tmp_path, processes):
     """Only the Fast stage runs while the first broker lives, so every hand-off to the Fine
     stage sits unconsumed in it when it dies. The Fast worker, never restarted, hands them
     off again; a Fine worker started afterwards refines every input once."""
-    data = tmp_path / "data"
     first = envelopes(30, 6)
-    settings = Settings(data_dir=data, topic_prefix=f"rh{next(_n)}", partitions=2,
-                        consumer_group="rh-group", session_timeout=2.0)
-    probe = StoreProbe(settings.event_store_url)
-    port = free_port()
-    old = TansuBroker(port=port, log_path=tmp_path / "old.log").start()
-    new = TansuBroker(port=port, log_path=tmp_path / "new.log")
-    env = {"MEMSTREAM_KAFKA_URL": old.bootstrap, "MEMSTREAM_DATA_DIR": str(data),
-           "MEMSTREAM_TOPIC_PREFIX": settings.topic_prefix, "MEMSTREAM_CONSUMER_GROUP": "rh-group",
-           "MEMSTREAM_SESSION_TIMEOUT": "2", "MEMSTREAM_PARTITIONS": "2"}
+    r = _Restart(tmp_path, "rh")
+    probe, settings = r.probe, r.settings
     try:
-        run(ensure_topics(old.bootstrap, topic_specs_for(settings)))
-        fast = processes([_memstream(), "worker", "--role", "fast"], env=env, name="fast")
-        produce(old.bootstrap, settings.topic("messages"), first)
+        fast = processes([_memstream(), "worker", "--role", "fast"], env=r.env, name="fast")
+        produce(r.old.bootstrap, settings.topic("messages"), first)
         wait_until(lambda: len(probe.recorded_event_ids()) >= 30, 90, "30 recorded", fast.log_tail)
         assert probe.refined_count() == 0
-        old.stop(timeout=0.1)
-        new.start()
-        _wait_for_topics(new.bootstrap, settings, fast.log_tail)
-        fine = processes([_memstream(), "worker", "--role", "fine"], env=env, name="fine")
+        r.restart(fast.log_tail)
+        fine = processes([_memstream(), "worker", "--role", "fine"], env=r.env, name="fine")
         wait_until(lambda: probe.refined_count() >= 30, 120, "30 refined", lambda: fast.log_tail() + fine.log_tail())
         assert fast.alive()
         assert "handed 30 recorded but unrefined inputs to the Fine stage again" in fast.log_tail(2000)
@@ -124,6 +132,4 @@ def test_hand_offs_the_restarted_broker_lost_are_sent_again(tmp_path, processes)
         assert len(recorded) == 30 and set(recorded.values()) == {1}
         assert probe.refined_count() == 30, "each refined once"
     finally:
-        probe.close()
-        new.stop()
-        old.stop()
+        r.close()
