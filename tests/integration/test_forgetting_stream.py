@@ -111,10 +111,11 @@ def test_the_outbox_sends_a_tombstone_per_memory_forgotten_outside_the_stream(tm
         one = ms.memories(user_id="ben")[0]["memory_id"]
         ana = {m["memory_id"] for m in ms.memories(user_id="ana", include_archived=True)}
         ms.forget(user_id="ana")
-        ms.forget(user_id="ben", memory_id=one)
+        ben_forgot = ms.forget(user_id="ben", memory_id=one)["memory_ids"]  # the memory and its source's episode
+        assert one in ben_forgot
         records = pending_records(ms.runtime.store, ms.runtime.timeline, limit=10_000)
     tombstones = [key.decode() for _, key, value in records if value is None]
-    assert sorted(tombstones) == sorted([*ana, one])
+    assert sorted(tombstones) == sorted([*ana, *ben_forgot])
     positions = [n for n, _, _ in records]
     assert positions == sorted(positions)  # the outbox advances past them in log order
     events = [json.loads(value) for _, _, value in records if value is not None]
