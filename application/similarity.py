@@ -48,6 +48,12 @@ class EmbeddingSimilarity:
         assert self._matrix is not None
         return self._matrix[np.fromiter((self._rows[t] for t in texts), dtype=np.intp, count=len(texts))]
 
+    def forget_all(self) -> None:
+        """Drop every kept vector: after a forget, no text of the forgotten lives on in memory
+        (the working set is rebuilt from the embedding cache on the next candidates)."""
+        self._rows.clear()
+        self._matrix = None
+
     def prefetch(self, texts: list[str]) -> None:
         """Embed, in one batch, texts that are about to be compared (RuleBasedExtractor)."""
         self._vectors(texts)

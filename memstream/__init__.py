@@ -159,7 +159,7 @@ class Memstream:
         from application.forgetting import Forgetter
 
         from application.reprocessing import all_settings
-        from memstream.bootstrap import build_runtime
+        from memstream.bootstrap import build_runtime, forget_cached
 
         def forget_in(runtime: Any) -> dict[str, Any]:
             runtime.catch_up()
@@ -171,6 +171,7 @@ class Memstream:
             return forgetter.forget(user_id, memory_id, reason).to_dict()
 
         report = forget_in(self.runtime)
+        forget_cached(self.runtime.service.fine_stage.extractor)
         if memory_id is None:  # the same user in every other memory set (reprocessing) of the data dir
             report["sets"] = []
             for other in all_settings(self.settings):

@@ -95,6 +95,19 @@ def build_extractor(settings: Settings, similar: Similar | None = None) -> Extra
     return build_anthropic_extractor(settings, fallback=rules)
 
 
+def forget_cached(extractor: object) -> None:
+    """Drop the texts an extractor (and the offline fallback behind Claude) keeps in memory;
+    an extractor not built yet keeps nothing (and is not built for this)."""
+    if isinstance(extractor, LazyExtractor):
+        if extractor.built:
+            forget_cached(extractor._part())
+        return
+    for part in (extractor, getattr(extractor, "fallback", None)):
+        clear = getattr(part, "forget_cached", None)
+        if clear is not None:
+            clear()
+
+
 class LazyExtractor:
     """The Fine stage's extractor, built on its first use: the rule extractor compiles its
     patterns in about 0.5 s, and read commands (``memories``, ``search``) never extract.

@@ -276,3 +276,22 @@ def test_reprocess_after_forgetting_one_memory_does_not_derive_it_again(tmp_path
         again = ms.memories(user_id="alice", include_archived=True)
         assert all(PLAN not in m["content"] and "Norway" not in m["content"] for m in again)
         assert any("nurse" in m["content"] for m in again) and any("Tom" in m["content"] for m in again)
+
+
+def test_a_forget_drops_the_texts_the_running_extractor_keeps_in_memory(tmp_path):
+    """The rule extractor memoises content words and paraphrase vectors of the texts it
+    compared; a process that forgets and keeps running must not hold the forgotten words."""
+    with memstream.open(tmp_path / "data", kafka_url="", extractor="rules") as ms:
+        ms.add([{"role": "user", "content": f"I work as a nurse at {SECRET} Hospital."}], user_id="ana", event_id="a1")
+        ms.add([{"role": "user", "content": f"I now work as a pilot at {SECRET} Airlines."}], user_id="ana",
+               event_id="a2")
+        extractor = ms.runtime.service.fine_stage.extractor._part()
+        similar = extractor.consolidator.similar
+
+        def kept() -> list[str]:
+            words = [] if extractor._words.cache_info().currsize == 0 else ["content words"]
+            return words + [t for t in getattr(similar, "_rows", {}) if SECRET in t]
+
+        assert kept(), "the extractor keeps texts it compared (else this test proves nothing)"
+        ms.forget(user_id="ana")
+        assert kept() == []
