@@ -84,7 +84,8 @@ Rule = Callable[[Sentence], list[Found]]
 # ---------------------------------------------------------------- subject / hedge / question checks
 
 _OTHER_ZH = re.compile(
-    r"他们|她们|他|她|它|你们|你|您|大家|别人|有人|朋友|同事|同学|室友|邻居|老板|领导|妈妈|爸爸|爸妈|父母|妈|爸|爷爷|奶奶|"
+    r"他们|她们|他|她|它|你们|你|您|大家|别人|有人|朋友|好友|发小|同事|同学|同桌|室友|舍友|队友|邻居|房东|老板|领导|上级|"
+    r"妈妈|爸爸|爸妈|父母|妈|爸|爷爷|奶奶|"
     r"外公|外婆|姥姥|姥爷|老婆|老公|妻子|丈夫|太太|爱人|女儿|儿子|孩子|小孩|宝宝|哥哥|姐姐|弟弟|妹妹|男朋友|女朋友|"
     r"男友|女友|对象|家人|亲戚|闺蜜|兄弟|侄子|侄女|外甥女|外甥|孙子|孙女|外孙|表哥|表姐|表弟|表妹|堂哥|堂姐|堂弟|堂妹|"
     r"叔叔|阿姨|舅舅|姑姑|婶婶|公公|婆婆|岳父|岳母|宠物|狗狗|狗|猫咪|猫|兔子|仓鼠|鹦鹉|"
@@ -95,8 +96,10 @@ _SELF_ZH = re.compile(r"我们|我|咱们|咱|本人")
 _NOT_SUBJECT_ZH = re.compile(r"大家好|各位好|大家|你好|您好|谢谢你|谢谢您|告诉你|跟你说|问你|麻烦你|请你|帮我|你知道|你猜|和你|跟你")
 _OTHER_EN = re.compile(
     r"\b(?:he|she|they|you|his|her|their|someone|everyone|people|nobody|somebody|"
-    r"my (?:wife|husband|partner|friends?|mom|mother|dad|father|parents|sons?|daughters?|kids|children|"
-    r"brother|sister|boss|colleagues?|coworkers?|roommates?|girlfriend|boyfriend|family|dog|cat|team|"
+    r"my (?:(?:best|old|close|good|new|former|next-door|older|younger|little|big)\s+)?"
+    r"(?:wife|husband|partner|friends?|mom|mother|dad|father|parents|sons?|daughters?|kids|children|"
+    r"brother|sister|boss|manager|colleagues?|co-?workers?|roommates?|flatmates?|housemates?|classmates?|teammates?|"
+    r"landlord|landlady|girlfriend|boyfriend|family|dog|cat|team|"
     r"nephews?|nieces?|cousins?|aunts?|uncles?|grand(?:ma|pa|mother|father|son|daughter|kids|children)s?|"
     r"in-laws|neighbou?rs?|puppy|kitten|pets?|(?-i:[a-z]+)\s+(?:named|called)\s+(?-i:[A-Z])))\b",
     re.IGNORECASE)

@@ -90,7 +90,38 @@ def possession_rules(s: Sentence) -> list[Found]:
             continue
         verb = {"have": "has", "own": "owns", "drive": "drives", "purchased": "bought"}.get(m.group("v").lower(), m.group("v").lower())
         item = re.sub(r"^my\b", "their", item, flags=I)
+        bare = re.sub(r"^(?:a|an|the|my|their)\s+(?:new\s+|used\s+|second-hand\s+)?", "", item, flags=I)
+        model = re.compile(_MODEL_EN, I).match(s.text, m.end()) if possession_of(bare, whole=True) == key else None
+        if model:  # "I got a new phone, it's an iPhone 15": the next clause names the model
+            out.append(fact(f"possession.{key}", f"{verb} {item}, {model.group('model')}", (m.start(), model.end()),
+                            value=model.group("model")))
+            continue
         out.append(fact(f"possession.{key}", f"{verb} {item}", m.span(), value=item))
+    out += _switched_to_model(s, out)
+    return out
+
+
+_SWITCH_EN = (r"\bI\s+(?:(?:just|recently|finally|also)\s+)*(?P<v>switched|changed|upgraded|replaced|swapped)\s+"
+              r"(?P<my>my\s+)?(?P<cat>phones?|cars?|laptops?|computers?|bikes?|tablets?)\b")
+_MODEL_EN = (r"\s*(?:[,;:-]|\band\b)\s*(?:and\s+)?(?:(?:now|so)\s+)?(?:(?:I|I'm|I am)\s+)?(?:(?:now|currently)\s+)?"
+             r"(?:use|using|have|drive|driving|got|it's|it is|its|went with|chose)\s+(?:an?\s+|the\s+|my\s+)?"
+             r"(?:new\s+)?(?P<model>(?-i:(?:[A-Z0-9]|[a-z](?=[A-Z]))[\w-]*)(?:\s+(?-i:[A-Z0-9][\w-]*)){0,3})")
+
+
+def _switched_to_model(s: Sentence, found: list[Found]) -> list[Found]:
+    """"I switched phones, now I use a Pixel 8": a change of category whose next clause names
+    the make or model (capitalised or with digits) states the new possession, model included."""
+    out: list[Found] = []
+    for m in re.finditer(_SWITCH_EN, s.text, I):
+        key = possession_of(singular(m.group("cat")), whole=True)
+        model = re.compile(_MODEL_EN, I).match(s.text, m.end())
+        if key is None or model is None or not statement_ok(s, m.start()) \
+                or any(f.spans[0][0] < model.end() and m.start() < f.spans[0][1] for f in found):
+            continue
+        verb = "drives" if key == "car" else "uses"
+        what = f"{'their ' if m.group('my') else ''}{m.group('cat').lower()}"
+        out.append(fact(f"possession.{key}", f"{m.group('v').lower()} {what} and now {verb} {model.group('model')}",
+                        (m.start(), model.end()), value=model.group("model")))
     return out
 
 

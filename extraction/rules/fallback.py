@@ -21,14 +21,22 @@ from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, cont
 RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "husband", "partner", "son", "daughter",
                 "grandma", "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
                 "friend", "boyfriend", "girlfriend", "boss", "roommate", "kids", "parents", "dog", "cat")
+ACQUAINTANCES_EN = ("friends", "neighbours", "neighbour", "neighbors", "neighbor", "colleagues", "colleague", "coworkers",
+                    "coworker", "co-workers", "co-worker", "manager", "roommates", "flatmates", "flatmate", "housemates",
+                    "housemate", "classmates", "classmate", "teammates", "teammate", "landlord", "landlady", "bosses")
+"""Third parties outside the family: what they do or have is theirs, never the user's (the user's
+pet, residence or diet slots stay untouched by "my neighbour has a dog")."""
 RELATIONS_ZH = ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "爸爸", "妈妈", "父母", "爸妈", "老婆", "老公", "妻子", "丈夫",
                 "儿子", "女儿", "哥哥", "姐姐", "弟弟", "妹妹", "表哥", "表姐", "表弟", "表妹", "堂哥", "堂姐", "侄子", "侄女",
                 "外甥", "朋友", "男朋友", "女朋友", "同事", "室友", "孩子", "闺蜜", "大姐", "二姐", "大哥", "二哥",
                 "小妹", "小弟", "姐夫", "嫂子", "叔叔", "阿姨", "舅舅", "姑姑")
-_REL_EN = re.compile(r"^(?:my|our)\s+(?:(?:older|younger|little|big|best|eldest|youngest)\s+)?(" + "|".join(RELATIONS_EN)
+ACQUAINTANCES_ZH = ("朋友们", "同事们", "同学们", "邻居", "老板", "领导", "上司", "舍友", "同学", "同桌", "队友", "房东",
+                    "合租的室友", "好朋友", "好友", "发小", "老同学", "前同事", "客户")
+_REL_EN = re.compile(r"^(?:my|our)\s+(?:(?:older|younger|little|big|best|eldest|youngest|old|new|former|next-door)\s+)?("
+                     + "|".join(sorted(RELATIONS_EN + ACQUAINTANCES_EN, key=len, reverse=True))
                      + r")\b(?:\s+(?-i:[A-Z][a-z]+)(?=\s+(?:is|has|was|just|lives|works|starts|loves|likes)))?",
                      re.IGNORECASE)
-_REL_ZH = re.compile(r"^我(?:的)?(" + "|".join(sorted(RELATIONS_ZH, key=len, reverse=True)) + ")")
+_REL_ZH = re.compile(r"^我(?:的|们)?(" + "|".join(sorted(RELATIONS_ZH + ACQUAINTANCES_ZH, key=len, reverse=True)) + ")")
 _LEAD_EN = re.compile(r"^(?:(?:honestly|so|oh|well|also|anyway|actually|btw|by the way|big news|update|fun fact|"
                       r"change of plans?|plans? changed|small change|"
                       r"news|guess what|ok|okay|yeah|yes|hey|hi|hello)\b[\s,:!.-]*)+", re.IGNORECASE)
@@ -93,8 +101,8 @@ def third_person_en(text: str) -> str:
 
 
 def third_person_zh(text: str) -> str:
-    t = text.replace("我们家", "用户家").replace("我们", "用户一家").replace("咱们", "用户一家")
-    t = re.sub(r"我的?(?=" + "|".join(RELATIONS_ZH) + ")", "用户的", t)
+    t = re.sub(r"我(?:的|们)?(?=" + "|".join(RELATIONS_ZH + ACQUAINTANCES_ZH) + ")", "用户的", text)
+    t = t.replace("我们家", "用户家").replace("我们", "用户一家").replace("咱们", "用户一家")
     return t.replace("我的", "用户的").replace("我", "用户")
 
 

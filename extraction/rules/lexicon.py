@@ -215,8 +215,9 @@ def animal_of(text: str) -> str | None:
     return _lookup(ANIMALS, text)
 
 
-def possession_of(text: str) -> str | None:
-    return _lookup(POSSESSIONS, text)
+def possession_of(text: str, whole: bool = False) -> str | None:
+    """The possession category ``text`` names (``whole``: only when it is the bare category word)."""
+    return _lookup(POSSESSIONS, text, whole=whole)
 
 
 OCCUPATIONS_ZH = re.compile(

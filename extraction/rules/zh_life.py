@@ -84,6 +84,11 @@ def possession_rules(s: Sentence) -> list[Found]:
         key = possession_of(item)
         if key is None or animal_of(item) or not statement_ok(s, m.start()):
             continue
+        model = _model_after(s.text, m.end(), key) if _generic(item, key) else None
+        if model:  # "换了手机，现在用华为Mate 60": the category's clause names no model, the next one does
+            out.append(fact(f"possession.{key}", f"{m.group('v')}{item}，现在{'开' if key == 'car' else '用'}{model.group('item')}",
+                            (m.start(), model.end()), value=model.group("item")))
+            continue
         out.append(fact(f"possession.{key}", f"{m.group('v')}{m.group('q') or ''}{item}", m.span(), value=item))
     for m in re.finditer(r"(?:我)?(?:现在|平时|目前)?开(?:的是|着)(?P<q>一辆|辆)?(?P<item>(?:[\u4e00-\u9fffA-Za-z0-9]|\s(?=[A-Za-z0-9])){2,14}?)"
                          + _NAME_STOP, s.text):
@@ -94,6 +99,24 @@ def possession_rules(s: Sentence) -> list[Found]:
 
 _NAME_STOP = STOP.replace("、\\s", "、").replace("|$", "|\\s(?![A-Za-z0-9])|$", 1)
 """STOP, except a space inside a model name ("特斯拉Model 3")."""
+
+
+def _generic(item: str, key: str) -> bool:
+    """The item is only its category ("手机", "新手机", "一辆车"), no make or model."""
+    return possession_of(item, whole=True) == key or possession_of(re.sub(r"^(?:新的?|一辆|一台|一部|辆|台|部)", "", item),
+                                                                     whole=True) == key
+
+
+def _model_after(text: str, pos: int, key: str):
+    """The make or model a following clause names for a category just mentioned
+    ("换了车，新车是比亚迪汉", "换了手机，现在用华为Mate 60"): a name with Latin letters or digits,
+    or one the lexicon files under the same category."""
+    pat = (r"[，,]\s*(?:我)?(?:现在|目前|如今|新的?|这次)?(?:[\u4e00-\u9fff]{0,2})?(?:用的是|用|使用|开的是|开|是|换成了?|买的是)"
+           r"(?:一辆|一台|一部|辆|台|部)?(?P<item>(?:[\u4e00-\u9fffA-Za-z0-9]|\s(?=[A-Za-z0-9])){2,16}?)" + _NAME_STOP)
+    m = re.compile(pat).match(text, pos)
+    if m and (re.search(r"[A-Za-z0-9]", m.group("item")) or possession_of(m.group("item")) == key):
+        return m
+    return None
 
 _ITEM = r"(?P<i>[\u4e00-\u9fffA-Za-z]{1,8}?)"
 
