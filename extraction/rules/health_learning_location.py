@@ -99,14 +99,23 @@ def en_learning(s: Sentence) -> list[Found]:
     return out
 
 
+_SETTLED_ZH = re.compile(r"租了?(?:一套|套|间|一间)?房|买了?(?:一套|套)?房|新家|新房子|新城市|定居|安家|落户|扎根|搬家|搬过来|搬来|长住|住下")
+_SETTLED_EN = re.compile(r"\b(?:apartment|flat|condo|house|lease|rent(?:ing|ed)?|new (?:city|town|home|place)|settled|"
+                         r"moved|relocated|for good|home now)\b", re.IGNORECASE)
+"""A sentence that says the user set up home where they now are: a residence, not a whereabouts."""
+
+
 def zh_current_location(s: Sentence) -> list[Found]:
     out: list[Found] = []
     for m in re.finditer(r"(?:我)?(?:现在|目前|此刻|这几天|这会儿)(?:人)?在", s.text):
         p = zh_place_at(s.text, m.end())
         if p is None or s.chat_time is None or not statement_ok(s, m.start()):
             continue
-        if not re.match(r"\s*(?:[，,。！？!?；;~～]|$|呢|啊|哦)", s.text[p[1]:]):
+        if not re.match(r"\s*(?:[，,。！？!?；;~～]|$|呢|啊|哦|了)", s.text[p[1]:]):
             continue  # 现在在上海工作 / 居住 belongs to the work / residence rules
+        if _SETTLED_ZH.search(s.text):  # 现在在苏州了，租了套房子: living there, not passing through
+            out.append(fact("residence", f"在{p[0]}居住", (m.start(), p[1]), profile=True, value=p[0]))
+            continue
         d = s.chat_time.date()
         out.append(fact("location.current", f"{d.year}年{d.month}月{d.day}日时在{p[0]}", (m.start(), p[1]),
                         value=p[0], as_of=d.isoformat()))
@@ -123,6 +132,10 @@ def en_current_location(s: Sentence) -> list[Found]:
                         s.text[p[1]:], I)
         if tail is None or not re.search(r"currently|now|moment|visiting|this week|for", m.group(0) + tail.group(0), I):
             continue
+        if _SETTLED_EN.search(s.text) and not re.search(r"visiting|this week|for (?:work|a conference|a meeting)",
+                                                          m.group(0) + tail.group(0), I):
+            out.append(fact("residence", f"lives in {p[0]}", (m.start(), p[1] + tail.end()), profile=True, value=p[0]))
+            continue  # "I'm in Boulder now, got an apartment downtown": a new home, not a trip
         d = s.chat_time.date()
         out.append(fact("location.current", f"was in {p[0]} as of {d.isoformat()}", (m.start(), p[1] + tail.end()),
                         value=p[0], as_of=d.isoformat()))
