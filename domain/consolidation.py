@@ -100,6 +100,102 @@ class _Working:
         )
 
 
+def _add(index: dict[Any, set[int]], key: Any, pos: int) -> None:
+    index.setdefault(key, set()).add(pos)
+
+
+class _Memories(list):
+    """The working memories of one decision call, with lookups by slot, by key family and by
+    topic word, so that a candidate no longer scans every memory of the user three times
+    (a slot match, a topic match, a paraphrase pool): that made a decision's cost grow with
+    the user's history.
+
+    Each index is built on its first lookup in the call and only ever grows: a slot or word a
+    memory has lost stays listed under it. A lookup therefore returns a superset of the
+    memories that can match, in working order, and the callers apply the same tests to it as
+    to the whole list: the decisions are the same as a full scan's. ``touch`` must follow
+    every change to a memory's slots, content, kind or attributes."""
+
+    def __init__(self, items: Sequence[_Working], words: Words | None) -> None:
+        super().__init__(items)
+        self._words = words
+        self._pos = {id(w): i for i, w in enumerate(self)}
+        self._slots: dict[str, set[int]] | None = None  # slot or key -> positions
+        self._segments: dict[str, set[int]] | None = None  # first segment of a slot or key -> positions
+        self._topic: dict[Any, set[int]] | None = None  # content or topic word -> positions
+
+    def append(self, w: _Working) -> None:  # type: ignore[override]
+        self._pos[id(w)] = len(self)
+        super().append(w)
+        self.touch(w)
+
+    def touch(self, w: _Working) -> None:
+        """Index what ``w`` holds now, in the indexes built so far."""
+        pos = self._pos[id(w)]
+        if self._slots is not None:
+            self._index_slots(w, pos)
+        if self._topic is not None:
+            self._index_topic(w, pos)
+
+    def position(self, w: _Working) -> int:
+        return self._pos[id(w)]
+
+    def at(self, positions: set[int]) -> list[_Working]:
+        return [self[p] for p in sorted(positions)]
+
+    def holding(self, slot: str) -> list[_Working]:
+        """Memories that have (or had, in this call) ``slot`` as a slot or as their key."""
+        self._build_slots()
+        assert self._slots is not None
+        return self.at(self._slots.get(slot, set()))
+
+    def in_families(self, prefixes: Sequence[str]) -> list[_Working] | None:
+        """Memories with a slot (or key) that may start with one of ``prefixes``; None when a
+        prefix names no whole first segment ("work." does, "wor" does not): scan them all."""
+        if any("." not in p or p.startswith(".") for p in prefixes):
+            return None
+        return self.at(set().union(*(self._segment(p.split(".")[0]) for p in prefixes)))
+
+    def in_segment(self, segment: str) -> list[_Working]:
+        """Memories with a slot or key whose first segment (before the first dot) is ``segment``."""
+        return self.at(self._segment(segment))
+
+    def _segment(self, segment: str) -> set[int]:
+        self._build_slots()
+        assert self._segments is not None
+        return self._segments.get(segment, set())
+
+    def sharing(self, words: set[Any]) -> list[_Working]:
+        """Fact and preference memories a clause (or topic) of which has one of ``words``."""
+        if self._topic is None:
+            self._topic = {}
+            for pos, w in enumerate(self):
+                self._index_topic(w, pos)
+        return self.at(set().union(*(self._topic.get(word, set()) for word in words)))
+
+    def _build_slots(self) -> None:
+        if self._slots is None:
+            self._slots, self._segments = {}, {}
+            for pos, w in enumerate(self):
+                self._index_slots(w, pos)
+
+    def _index_slots(self, w: _Working, pos: int) -> None:
+        assert self._slots is not None and self._segments is not None
+        for slot in (w.key, *w.slots):
+            _add(self._slots, slot, pos)
+            _add(self._segments, slot.split(".")[0], pos)
+
+    def _index_topic(self, w: _Working, pos: int) -> None:
+        assert self._topic is not None and self._words is not None
+        if w.kind not in PARAPHRASE_KINDS:
+            return  # a later change of kind is touched
+        for word in w.attributes.get("topic") or ():
+            _add(self._topic, word, pos)
+        for clause in (w.slots or {w.key: w.content}).values():
+            for word in self._words(clause):
+                _add(self._topic, word, pos)
+
+
 _UNPLACED: Any = object()
 """``_apply``'s answer for a candidate that became no memory and revised none."""
 
@@ -142,7 +238,7 @@ class Consolidator:
         (a statement that may only revise found nothing to revise): their episodes are only
         partly represented and must stay searchable."""
         by_id = {m.message_id: m for m in messages}
-        working = self._working(existing)
+        working = _Memories(self._working(existing), self.words)
         links: dict[str, set[str]] = {}
         unplaced: set[str] = set()
         for cand in candidates:
@@ -186,21 +282,21 @@ class Consolidator:
             confidence=cand.confidence,
         )
 
-    def _target(self, cand: Candidate, working: list[_Working]) -> tuple[_Working | None, str | None]:
+    def _target(self, cand: Candidate, working: _Memories) -> tuple[_Working | None, str | None]:
         """The memory a candidate belongs to, and the slot of it the candidate replaces (if another)."""
-        for w in working:
+        for w in working.holding(cand.slot):
             if cand.slot in w.slots or (w.key == cand.slot and w.kind == cand.kind):
                 return w, None
         topical = self._topic_of(cand, working)
         if topical[0] is not None:
             return topical
         if cand.group in GROUPS:
-            for w in working:
+            for w in working.holding(cand.group):
                 if w.key == cand.group and w.kind == MemoryKind.FACT.value:
                     return w, None
         return self._paraphrase_of(cand, working), None
 
-    def _topic_of(self, cand: Candidate, working: list[_Working]) -> tuple[_Working | None, str | None]:
+    def _topic_of(self, cand: Candidate, working: _Memories) -> tuple[_Working | None, str | None]:
         """A memory about the same topic that a changed statement revises, even with no shared slot.
 
         Same subject, and either the same predicate family with a change marker ("I now
@@ -219,7 +315,7 @@ class Consolidator:
             mine = mine | self.words(str(a["replaced"]))
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
-        for w in working:
+        for w in self._topic_pool(working, mine, family_slots if change and not additive else ()):
             if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject \
                     or None not in (w.attributes.get("speaker"), a.get("speaker")) \
                     and w.attributes.get("speaker") != a.get("speaker"):
@@ -243,20 +339,32 @@ class Consolidator:
                     best = (score, w, slot)
         return best[1], best[2]
 
-    def _paraphrase_of(self, cand: Candidate, working: list[_Working]) -> _Working | None:
+    @staticmethod
+    def _topic_pool(working: _Memories, mine: set[Any], family_slots: tuple[str, ...]) -> list[_Working]:
+        """The memories that can score in ``_topic_of``: those sharing a word with ``mine``, and
+        (for a change of the same family) those with a slot of ``family_slots``; in working order."""
+        pool = working.sharing(mine)
+        if not family_slots:
+            return pool
+        family = working.in_families(family_slots)
+        if family is None:
+            return list(working)
+        return working.at({working.position(w) for w in (*pool, *family)})
+
+    def _paraphrase_of(self, cand: Candidate, working: _Memories) -> _Working | None:
         """Slots missed it; a memory of the same kind and slot family that says nearly the
         same thing (by embedding similarity) is still the same memory."""
         if self.similar is None or cand.group in GROUPS or cand.kind not in PARAPHRASE_KINDS:
             return None
         family = cand.slot.split(".")[0]
-        pool = [w for w in working if w.kind == cand.kind and w.key != PROFILE_KEY
-                and w.key.split(".")[0] == family]
+        pool = [w for w in working.in_segment(family)
+                if w.kind == cand.kind and w.key != PROFILE_KEY and w.key.split(".")[0] == family]
         if not pool:
             return None
         best = self.similar(cand.content, [w.content for w in pool])
         return pool[best] if best is not None else None
 
-    def _apply(self, cand: Candidate, working: list[_Working], incoming: Incoming) -> _Working | None:
+    def _apply(self, cand: Candidate, working: _Memories, incoming: Incoming) -> _Working | None:
         """Apply one candidate; returns the memory that already held it when nothing changed."""
         target, replaced = self._target(cand, working)
         if target is None and cand.attributes.get("revise_only"):
@@ -271,6 +379,7 @@ class Consolidator:
             return
         if cand.kind == MemoryKind.TOOL.value:
             self._accumulate(cand, target)
+            working.touch(target)
             return
         target.archived = False  # a dependent slot was dropped earlier in this batch; a new one arrives
         held = target.slots.get(cand.slot)
@@ -319,12 +428,13 @@ class Consolidator:
         if target.existing is not None and target.reason != Reason.CONFLICT.value:
             target.reason = Reason.CONFLICT.value if held is not None else Reason.REFINEMENT.value
         target.changed = True
+        working.touch(target)
         if cand.slot in DEPENDENTS and (cand.attributes.get("change") or cand.attributes.get("moved")
                                         or held is not None and held != cand.clause):
             self._drop_dependents(cand, working)
 
     @staticmethod
-    def _drop_dependents(cand: Candidate, working: list[_Working]) -> None:
+    def _drop_dependents(cand: Candidate, working: _Memories) -> None:
         """A changed slot makes the slots that depend on it stale (see ``DEPENDENTS``)."""
         subject = cand.attributes.get("subject", "user")
         for w in working:
@@ -345,6 +455,7 @@ class Consolidator:
                 alts = {k: v for k, v in (w.attributes.get("slot_clauses") or {}).items() if k in w.slots}
                 w.attributes = {**w.attributes, "slot_clauses": alts}
                 w.content = render(w.slots, w.lang, alts)
+            working.touch(w)
 
     def _drop_flipped(self, cand: Candidate, target: _Working) -> None:
         """One object, one polarity: 不吃素 then 不再吃素, "likes coffee" then "no longer drinks coffee"."""

@@ -154,3 +154,72 @@ def test_a_move_alone_archives_a_work_place_memory_it_made_stale():
                       lang="en", source_message_ids=("m2",), group="profile", attributes={"moved": True})
     decisions = c.decide([moved], [work], [msg("m2", "2026-02-01T00:00:00+00:00")])
     assert [(d.action, d.memory_id) for d in decisions if d.memory_id] == [("archive", "w1")]
+
+
+def _noise(n):
+    """Memories of other families that no candidate below shares a slot, a family or a word with."""
+    return [ExistingMemory(memory_id=f"n{i}", kind="fact", key=f"note.n{i}", content=f"The user saw town{i}.",
+                           version=1, slots={f"note.n{i}": f"saw town{i}"}, attributes={"lang": "en"})
+            for i in range(n)]
+
+
+def _en(mid, kind, key, clause, **attributes):
+    return ExistingMemory(memory_id=mid, kind=kind, key=key, content=f"The user {clause}.", version=1,
+                          slots={key: clause}, attributes={"lang": "en", **attributes})
+
+
+def test_a_change_revises_the_memory_of_its_family_sharing_most_words_whatever_the_history():
+    pottery = _en("h1", "fact", "hobby.pottery", "took up pottery")
+    chess = _en("h2", "fact", "hobby.chess", "plays chess")
+    quit_ = Candidate(kind="fact", slot="hobby.pottery-quit", clause="quit pottery", content="The user quit pottery.",
+                      lang="en", source_message_ids=("m2",), group=None,
+                      attributes={"change": True, "family_slots": ["hobby."]})
+    when = [msg("m2", "2026-02-01T00:00:00+00:00")]
+    c = Consolidator(TimePriority(), words=_words)
+    for history in ([chess, pottery], [*_noise(300), chess, *_noise(50), pottery]):
+        [d] = c.decide([quit_], history, when)
+        assert (d.action, d.memory_id, d.content) == ("revise", "h1", "The user quit pottery.")
+    # same family, no shared word: still the family's memory (found by slot family, not by word)
+    swim = Candidate(kind="fact", slot="hobby.swim", clause="now swims", content="The user now swims.", lang="en",
+                     source_message_ids=("m2",), group=None, attributes={"change": True, "family_slots": ["hobby."]})
+    [d] = c.decide([swim], [*_noise(200), chess], when)
+    assert (d.action, d.memory_id) == ("revise", "h2")
+
+
+def test_a_slot_stated_twice_in_one_batch_is_one_memory_among_a_long_history():
+    first = cand("travel.2026-spring", "计划去广州", "m1", group=None, content="用户计划去广州")
+    again = cand("travel.2026-spring", "计划去成都", "m1", group=None, content="用户计划去成都")
+    decisions = Consolidator(TimePriority(), words=_words).decide([first, again], _noise(300), [msg("m1")])
+    assert [(d.action, d.key, d.content) for d in decisions] == [("create", "travel.2026-spring", "用户计划去成都")]
+
+
+def test_the_paraphrase_pool_is_the_memories_of_the_candidates_kind_and_family_in_order():
+    pools = []
+
+    def similar(text, pool):
+        pools.append(list(pool))
+        return 0
+
+    quiet = _en("p1", "preference", "preference.hotel-quiet", "prefers quiet hotels")
+    other_kind = _en("p2", "fact", "preference.hotel-old", "stayed at old hotels")
+    other_family = _en("p3", "preference", "travel.hotel", "books hotels early")
+    rooftop = _en("p4", "preference", "preference.rooftop", "likes rooftop bars")
+    hotel = Candidate(kind="preference", slot="preference.hotel-calm", clause="prefers calm hotels",
+                      content="The user prefers calm hotels.", lang="en", source_message_ids=("m1",), group=None)
+    history = [*_noise(100), quiet, other_kind, other_family, *_noise(100)[::-1], rooftop]
+    [d] = Consolidator(TimePriority(), similar=similar, words=_words).decide([hotel], history, [msg("m1")])
+    assert pools == [["The user prefers quiet hotels.", "The user likes rooftop bars."]]
+    assert (d.action, d.memory_id, d.content) == ("revise", "p1", "The user prefers calm hotels.")
+
+
+def test_a_slot_a_memory_took_earlier_in_the_batch_finds_that_memory():
+    rome = _en("t1", "fact", "travel.trip-a", "plans a trip to Oslo")
+    oslo = Candidate(kind="fact", slot="travel.trip-b", clause="now plans a trip to Oslo",
+                     content="The user now plans a trip to Oslo.", lang="en", source_message_ids=("m2",), group=None,
+                     attributes={"change": True})
+    may = Candidate(kind="fact", slot="travel.trip-b", clause="plans a trip to Oslo in May",
+                    content="The user plans a trip to Oslo in May.", lang="en", source_message_ids=("m2",), group=None)
+    decisions = Consolidator(TimePriority(), words=_words).decide(
+        [oslo, may], [*_noise(100), rome], [msg("m2", "2026-02-01T00:00:00+00:00")])
+    assert [(d.action, d.memory_id, d.content) for d in decisions] == [
+        ("revise", "t1", "The user plans a trip to Oslo in May.")]
