@@ -114,11 +114,16 @@ def residence_rules(s: Sentence) -> list[Found]:
             if tail:
                 end += tail.end()
             if kind == "previous":
-                dur = re.match(r"\s+for\s+(?:\d+|a few|a couple of|many|several|two|three|four|five|ten)\s+(?:years?|months?)", t[end:], I)
+                dur = re.match(r"\s+for\s+(?:(?:about|almost|nearly|over|more than|around)\s+)?(?:\d+(?:\.\d+)?|a few|a couple of|"
+                               r"many|several|two|three|four|five|six|seven|eight|nine|ten|a|one)\s+(?:years?|months?)"
+                               r"(?:\s+now)?", t[end:], I)
                 if dur:
                     end += dur.end()
                 if re.search(r"\b(?:have|'ve) lived\b", m.group(0), I) and not re.search(r"\bbefore\b", t[end:], I):
-                    out.append(fact("residence", f"lives in {p[0]}", (m.start(), end), profile=True, value=p[0]))
+                    # "I've lived in the U.S. for 3.5 years": how long is part of the fact asked about
+                    length = re.sub(r"^\s*for\s+|\s+now$", "", dur.group(0), flags=I) if dur else ""
+                    clause = f"has lived in {p[0]} for {length}" if length else f"lives in {p[0]}"
+                    out.append(fact("residence", clause, (m.start(), end), profile=True, value=p[0]))
                 else:
                     out.append(fact("residence.previous", f"used to live in {p[0]}", (m.start(), end), profile=True,
                                     value=p[0]))

@@ -84,6 +84,8 @@ def possession_rules(s: Sentence) -> list[Found]:
         key = possession_of(item)
         if key is None or animal_of(item) or not statement_ok(s, m.start()):
             continue
+        if key == "house" and _MOVED_IN.search(s.text, m.end()) and re.search(r"在[\u4e00-\u9fff]{2,8}$", s.text[:m.start()]):
+            continue  # 在保定买了房，已经住进去了: the residence rule states the home; no second "买了房" memory
         model = _model_after(s.text, m.end(), key) if _generic(item, key) else None
         if model:  # "换了手机，现在用华为Mate 60": the category's clause names no model, the next one does
             out.append(fact(f"possession.{key}", f"{m.group('v')}{item}，现在{'开' if key == 'car' else '用'}{model.group('item')}",
@@ -99,6 +101,9 @@ def possession_rules(s: Sentence) -> list[Found]:
 
 _NAME_STOP = STOP.replace("、\\s", "、").replace("|$", "|\\s(?![A-Za-z0-9])|$", 1)
 """STOP, except a space inside a model name ("特斯拉Model 3")."""
+
+
+_MOVED_IN = re.compile(r"住进去了|住进来了|住进了新家|搬进去了|搬进来了|搬进了新家|入住了")
 
 
 def _generic(item: str, key: str) -> bool:

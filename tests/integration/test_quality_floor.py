@@ -28,8 +28,12 @@ from bench.bench_quality import report, run_split
 # subjects' ages, stems in topic matching and wider families: pass rate 0.800, precision 0.940,
 # recall 0.974, MRR 0.914, contradictions 0, stale active 1, missing facts 6. With choices citing the
 # question the offer answered: pass rate 0.840, MRR 0.940.
-FLOORS = {"pass_rate": 0.82, "precision": 0.93, "recall": 0.96, "mrr": 0.92}
-CEILINGS = {"contradictions": 1, "stale_active": 3, "missing_facts": 8, "noinfo_active": 2}
+# After acquaintances as subjects of their own, a possession change keeping the model named next,
+# settling where one is now as a residence, a bought-and-moved-into home as one residence and how
+# long one has lived somewhere: pass rate 0.853, precision 0.949, recall 0.978, MRR 0.947,
+# contradictions 0, stale active 1, missing facts 5.
+FLOORS = {"pass_rate": 0.84, "precision": 0.94, "recall": 0.97, "mrr": 0.94}
+CEILINGS = {"contradictions": 1, "stale_active": 2, "missing_facts": 6, "noinfo_active": 1}
 
 
 @pytest.fixture(scope="module")

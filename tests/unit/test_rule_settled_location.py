@@ -41,3 +41,27 @@ def test_being_somewhere_without_settling_is_a_whereabouts(text: str, place: str
     found = slots(text)
     assert place in found.get("location.current", ""), found
     assert "residence" not in found
+
+
+@pytest.mark.parametrize("text, place", [
+    ("我在无锡买了套公寓，上周搬进去了。", "无锡"),
+    ("我在佛山买了房子，已经入住了。", "佛山"),
+])
+def test_a_home_bought_and_moved_into_is_one_residence(text: str, place: str) -> None:
+    found = slots(text)
+    assert place in found.get("residence", ""), found
+    assert not any(slot.startswith("possession.") for slot in found), found
+
+
+def test_a_home_bought_elsewhere_stays_a_possession() -> None:
+    found = slots("我在大理买了套房子，打算退休后再去。")
+    assert "possession.house" in found and "residence" not in found, found
+
+
+@pytest.mark.parametrize("text, place, length", [
+    ("I've lived in Lyon for 2.5 years now.", "Lyon", "2.5 years"),
+    ("I have lived in Porto for almost six months.", "Porto", "almost six months"),
+])
+def test_how_long_the_user_has_lived_somewhere_is_kept(text: str, place: str, length: str) -> None:
+    residence = slots(text).get("residence", "")
+    assert place in residence and length in residence, residence
