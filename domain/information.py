@@ -30,6 +30,13 @@ FILLER_PHRASES = (
     "no problem", "no problemo", "no prob", "no worries", "no worry", "not at all", "of course",
     "you're welcome", "you are welcome", "no need to thank",
 )
+PERSONA = re.compile(
+    r"^\s*(?:you are|you're|act as|你是|你现在是)\s*(?:a|an|一个|一位|一名)?\s*"
+    r"(?:[\w\s,'-]{0,40}?)(?:assistant|chatbot|ai|bot|助手|助理|机器人)[\s.!。！]*$",
+    re.IGNORECASE)
+"""A bare persona line of a system prompt ("You are a helpful assistant.", 你是一个乐于助人的
+助手): it describes the assistant, never the user. A persona with instructions after it
+("…assistant. The user is vegetarian") does not match and is read as usual."""
 """Multi-word fillers that contain a negation word (checked before tokenising)."""
 
 FILLER_WORDS = frozenset("""
@@ -49,6 +56,8 @@ with for of on in at by from about up out again still
 happy glad pleased help helped helping helpful assist assistance pleasure anytime time ask
 what how why going doing today hope slept nvm nevermind mind
 please pls plz
+np ttyl brb gtg thing things obliged day have nice new year holidays merry christmas congrats
+congratulations bless wishes talk chat tips tip advice suggestion suggestions
 """.split())
 """Latin-script filler: greetings, thanks, acknowledgements, interjections, function words,
 assistant pleasantries. Never put a content noun or a negation here."""
@@ -61,6 +70,7 @@ CJK_FILLERS = sorted(set("""
 太好了 太棒了 棒 厉害 赞 牛 不错 挺好 真好 好棒 完美 酷 哇塞
 很 真 非常 太 超 特别 了 的 得 也 都 就 还 又 这样 那 那就 这 这个 那个
 我 你 您 他 她 我们 你们 咱们
+原来如此 原来 有道理 笑死 笑死我了 绝了 牛啊 厉害了 再聊 回聊 改天聊 新年快乐 节日快乐 生日快乐 快乐 建议 意见 的建议
 在 在的 说 请说 帮 祝 愉快 记住 记下 记住了 恭喜 祝贺 今天 好梦 梦 很高兴 高兴 乐意 为您服务 为你服务 服务 帮助 帮忙 帮到 能 可以 随时 有什么 什么 需要 请 告诉 问 吗 呗 哦哦
 """.split()), key=len, reverse=True)
 """CJK filler morphemes, longest first for greedy segmentation."""
@@ -68,7 +78,10 @@ CJK_FILLERS = sorted(set("""
 NEGATIONS = frozenset({"no", "not", "never", "nope", "nah", "nothing", "none", "nobody", "neither", "nor"})
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_LAUGHTER = re.compile(r"^(?:(?:ha|he|hi|ah|ja|ka)+h?|a?ha+|(?:lo)+l+|lmf?a+o+|ro+fl+|x+d+|w+)$")
+_LAUGHTER = re.compile(r"^(?:(?:ha|he|hi|ah|ja|ka)+h?|a?ha+|h{3,}|(?:lo)+l+|lmf?a+o+|ro+fl+|x+d+|w+)$")
+_NUMBER_SLANG = re.compile(r"[\W_]*(?:2333*|666+|88+)[\W_]*")
+"""Numbers that are laughter or praise in Chinese chat (233, 666) or a goodbye (88), when
+they are the whole message ("I'm 88" is an age)."""
 _CONTRACTIONS = {"n't": " not", "'re": "", "'m": "", "'s": "", "'ll": "", "'ve": "", "'d": ""}
 _MAX_FILLER = max(len(f) for f in CJK_FILLERS)
 
@@ -126,4 +139,8 @@ def content_tokens(text: str) -> list[str]:
 
 def carries_information(text: str) -> bool:
     """True when the message says something beyond greeting, thanking, laughing or acknowledging."""
+    if PERSONA.match(unicodedata.normalize("NFKC", text)):
+        return False
+    if _NUMBER_SLANG.fullmatch(text):
+        return False
     return bool(content_tokens(text))

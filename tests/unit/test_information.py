@@ -27,6 +27,13 @@ NO_INFORMATION = [
     "Let me know if you need anything else.", "Glad I could help!", "Anytime!", "My pleasure.",
     "Of course!", "不客气", "不客气！有什么需要随时告诉我。", "很高兴为您服务", "你好！有什么可以帮你的吗？",
     "早上好，祝你今天愉快！", "Good morning! Hope you slept well.", "好的，记住了。", "恭喜！",
+    # sign-offs, wishes, slang praise and laughter
+    "np", "ttyl", "brb", "Sure thing!", "Much obliged", "Have a nice day!", "Happy new year!", "Merry Christmas!",
+    "Talk to you later", "Thanks for the tips!", "Thanks for the advice", "congrats!!",
+    "原来如此", "有道理", "666", "hhh", "2333", "88", "笑死", "绝了", "谢谢你的建议", "新年快乐", "生日快乐！", "再聊",
+    "改天聊～",
+    # a bare persona line: it describes the assistant, not the user
+    "You are a helpful assistant.", "You're a friendly AI assistant!", "你是一个乐于助人的助手", "你是一名专业的旅行助手。",
 ]
 
 INFORMATION = [
@@ -36,7 +43,11 @@ INFORMATION = [
     "my cat is called Miso", "thanks, I moved to Berlin", "lol I just adopted a dog", "ok, book the Hilton",
     "我住在上海", "我有高血压", "爬山吧", "粤菜吧", "我不知道", "谢谢，我下周去北京", "哈哈，我养了一只猫",
     "好的，订七天酒店", "住在哪里", "我搬到深圳了", "3", "2025-03-14", "Paris", "我28岁",
-    "tool weather: sunny", "You are a helpful assistant.",
+    "tool weather: sunny", "You are a helpful assistant. The user is vegan.",
+    # words the wider filler classes hold, next to content
+    "I have a new job", "I think I'll move to Berlin", "I'm an assistant professor", "My room is 233", "I'm 88",
+    "我建议去北京", "我有一个建议：周末去爬山", "I got new tips from my coach about running",
+    "Merry christmas, I'm in Paris", "我是助手",
 ]
 
 
