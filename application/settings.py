@@ -128,7 +128,11 @@ class Settings(BaseSettings):
         description="chunk size in characters: knowledge documents (sentence-aware, domain/chunking.py) "
         "and the Fast stage's long messages",
     )
-    chunk_overlap: int = Field(default=100, ge=0, description="overlap between chunks (whole sentences, characters)")
+    chunk_overlap: int = Field(
+        default=100, ge=0,
+        description="overlap between chunks, characters: whole sentences in knowledge documents, "
+        "the last characters before the cut in long messages",
+    )
     max_attempts: int = Field(
         default=5, ge=1,
         description="a record whose processing fails the same way this many times (across retries "
