@@ -38,12 +38,6 @@ Ranking (each step measured on LoCoMo, bench/results/REPORT.md):
   vs "居住", "for a living" vs "works as a nurse"), the small dense model matches
   questions to other questions, and Snowball stems "living" to "live". The cue
   phrase is replaced by the family's words, never added to a third-person question;
-* distilled first: when a returned episode and a returned Fine memory share a source
-  message (the memory was extracted from, or revised by, that turn), the Fine memory
-  is moved just above the episode and takes its score. The turn is the evidence and
-  the memory is what it means now ("我开什么车": the revised car fact, not the turn
-  that sold the old one). Only the order inside the returned top-k changes, so the
-  set of source turns a top-k covers (LoCoMo's recall) is the same;
 * no-information guard: an episode that carries no information (greetings, thanks,
   ``domain.information``) is never returned, even in the moment before the Fine
   stage archives it (on the Kafka path the stages run apart).
@@ -198,29 +192,6 @@ def fuse(dense: list[ScoredPoint], lexical: list[ScoredPoint], candidates: int,
     return out
 
 
-def _source_turns(view: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(str(s.get("event_id")), str(s.get("message_id"))) for s in view.get("sources") or []
-            if isinstance(s, dict) and s.get("message_id")}
-
-
-def distilled_first(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each Fine memory placed just above the first returned episode it shares a source turn with."""
-    out = list(results)
-    i = 0
-    while i < len(out):
-        if out[i].get("kind") == "episode" and (turns := _source_turns(out[i])):
-            later = [j for j in range(i + 1, len(out))
-                     if out[j].get("kind") != "episode" and turns & _source_turns(out[j])]
-            if later:
-                moved = [dict(out[j], score=max(out[j].get("score") or 0.0, out[i].get("score") or 0.0))
-                         for j in later]
-                rest = [v for k, v in enumerate(out) if k not in set(later)]
-                out = rest[:i] + moved + rest[i:]
-                i += len(moved)
-        i += 1
-    return out
-
-
 class MemorySearch:
     def __init__(self, embedder: Embedder, index: VectorIndex, lexical: Any = None, *,
                  candidates: int = CANDIDATES, dense_candidates: int = DENSE_CANDIDATES,
@@ -297,7 +268,7 @@ class MemorySearch:
                 results.append(view)
                 if len(results) == top_k:
                     break
-        return distilled_first(results)
+        return results
 
     def _prior(self, about_user: bool) -> float:
         if about_user:
