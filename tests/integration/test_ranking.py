@@ -122,3 +122,38 @@ def test_an_active_no_information_episode_is_skipped_and_back_filled():
     results = MemorySearch(_Embedder(), _Index(payloads), speaker_prior=1.0, time_prior=1.0).search(
         "u", "where do I live?", top_k=3)
     assert [r["memory_id"] for r in results] == ["f1", "e99"]
+
+
+def test_a_fine_memory_moves_above_the_episode_of_its_source_turn():
+    """The turn outscores what it means now; the memory takes its place and score, nothing else moves."""
+    turn = [{"event_id": "ev1", "message_id": "m3"}]
+    payloads = [{"memory_id": "e1", "kind": "episode", "content": "我把朗逸卖了，换了一辆特斯拉Model 3。",
+                 "sources": turn, "s": 0.9},
+                {"memory_id": "e2", "kind": "episode", "content": "想买辆车，理想汽车怎么样？",
+                 "sources": [{"event_id": "ev1", "message_id": "m1"}], "s": 0.8},
+                {"memory_id": "f1", "kind": "fact", "content": "用户开特斯拉Model 3",
+                 "sources": [{"event_id": "ev0", "message_id": "m0"}, *turn], "s": 0.7},
+                {"memory_id": "f2", "kind": "fact", "content": "用户住在深圳",
+                 "sources": [{"event_id": "ev0", "message_id": "m9"}], "s": 0.6}]
+    search = MemorySearch(_Embedder(), _Index(payloads), speaker_prior=1.0, time_prior=1.0, episode_prior=1.0,
+                          self_episode_prior=1.0)
+    results = search.search("u", "我开什么车", top_k=4)
+    assert [r["memory_id"] for r in results] == ["f1", "e1", "e2", "f2"]
+    assert results[0]["score"] == results[1]["score"] == 0.9
+    unrelated = [dict(p, sources=[{"event_id": "evX", "message_id": p["memory_id"]}]) for p in payloads]
+    plain = MemorySearch(_Embedder(), _Index(unrelated), speaker_prior=1.0, time_prior=1.0, episode_prior=1.0,
+                         self_episode_prior=1.0).search("u", "我开什么车", top_k=4)
+    assert [r["memory_id"] for r in plain] == ["e1", "e2", "f1", "f2"]
+
+
+def test_the_move_is_the_same_for_every_top_k_when_candidates_carry_only_ranking_fields():
+    """Sources are read from the views of a fixed window, so a top-1 is the prefix of a top-4."""
+    payloads = [{"memory_id": f"e{i}", "kind": "episode", "content": f"I played match {i} today.",
+                 "sources": [{"event_id": "ev", "message_id": f"m{i}"}], "s": 0.9 - i / 100} for i in range(3)]
+    payloads.append({"memory_id": "f1", "kind": "event", "content": "The user played match 0.",
+                     "sources": [{"event_id": "ev", "message_id": "m0"}], "s": 0.2})
+    search = MemorySearch(_Embedder(), _Index(payloads), speaker_prior=0.6, time_prior=1.0, episode_prior=1.0,
+                          self_episode_prior=1.0)
+    four = [r["memory_id"] for r in search.search("u", "which match did they play", top_k=4)]
+    assert four == ["f1", "e0", "e1", "e2"]
+    assert [r["memory_id"] for r in search.search("u", "which match did they play", top_k=1)] == four[:1]
