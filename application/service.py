@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from eventsourcing.domain import Aggregate
@@ -20,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from application.fast_stage import build_episodes
 from application.fine_stage import FineStage, RefineResult, load_or_open_directory
 from application.memory_app import MemoryApplication
+from application.outcome import IngestOutcome
 from application.knowledge import document_event_id, owner_of, plan_document
 from domain.envelope import InputEnvelope, KnowledgeDocument
 from domain.raw_input import RawInput
@@ -36,22 +36,6 @@ class UnknownInputError(LookupError):
 
 class ConcurrencyError(RuntimeError):
     """A Fine-stage decision kept colliding with concurrent writers."""
-
-
-@dataclass
-class IngestOutcome:
-    event_id: str
-    user_id: str
-    duplicate: bool = False
-    episodes: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    revised: list[str] = field(default_factory=list)
-    archived: list[str] = field(default_factory=list)
-
-    def absorb(self, refined: RefineResult) -> None:
-        self.created += refined.created
-        self.revised += refined.revised
-        self.archived += refined.archived
 
 
 class MemoryService:

@@ -17,11 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
 from adapters.event_store import open_application, open_timeline
-from application.fine_stage import FineStage
 from application.memory_app import MemoryApplication
-from application.service import MemoryService
 from application.settings import Settings
-from domain.consolidation import Similar
 from domain.extraction import Extractor
 from domain.governance import policy_from_name
 from domain.ports import Embedder
@@ -30,6 +27,8 @@ from projections.timeline import TimelineProjector
 from projections.timeline_view import TimelineView
 
 if TYPE_CHECKING:
+    from application.service import MemoryService
+    from domain.consolidation import Similar
     from domain.review import MemoryReviewer
     from projections.catch_up import Projector
     from projections.read_side import ReadSide
@@ -175,11 +174,17 @@ def open_read_side_lazily(settings: Settings, timeline: TimelineView, embedder: 
 class Runtime:
     settings: Settings
     store: MemoryApplication
-    service: MemoryService
+    service_part: Lazy[MemoryService] = field(repr=False)
     timeline: TimelineView
     embedder_part: Lazy[Embedder] = field(repr=False)
     read_side_part: Lazy[ReadSide] = field(repr=False)
     with_vectors: bool = True
+
+    @property
+    def service(self) -> MemoryService:
+        """The write use cases (Fast and Fine stages); built on first use, so a read
+        command never imports the stages."""
+        return self.service_part()
 
     @property
     def embedder(self) -> Embedder:
@@ -240,17 +245,30 @@ def build_runtime(
     timeline = open_timeline(store)
     embedder = open_embedder_lazily(settings)
     read_side = open_read_side_lazily(settings, timeline, embedder)
-    fine = FineStage(store, extractor or LazyExtractor(settings, embedder),
+    part: Lazy[MemoryService] = Lazy(lambda: build_service(runtime, extractor, sync_projections))
+    runtime = Runtime(settings, store, part, timeline, embedder, read_side, with_vectors)
+    if extractor is None:
+        check_extractor_settings(settings)  # a configuration error shows at start-up, not on the first write
+    return runtime
+
+
+def build_service(runtime: Runtime, extractor: Extractor | None, sync_projections: bool) -> MemoryService:
+    """The Fast and Fine stages over the runtime's store, with the hook that keeps the
+    projections current (embedded mode) or embeds ahead of them (a worker)."""
+    from application.fine_stage import FineStage
+    from application.service import MemoryService
+
+    settings = runtime.settings
+    fine = FineStage(runtime.store, extractor or LazyExtractor(settings, runtime.embedder_part),
                      settings.context_messages)
-    service = MemoryService(store, fine, settings.chunk_chars, settings.chunk_overlap)
-    runtime = Runtime(settings, store, service, timeline, embedder, read_side, with_vectors)
+    service = MemoryService(runtime.store, fine, settings.chunk_chars, settings.chunk_overlap)
     if sync_projections:
         service.on_saved = runtime.catch_up
     elif settings.embed_ahead:  # the projections run elsewhere: keep embedding off their path
         from projections.embed_ahead import EmbedAhead
 
-        service.on_planned = EmbedAhead(embedder)
-    return runtime
+        service.on_planned = EmbedAhead(runtime.embedder_part)
+    return service
 
 
 def embedded_index(settings: Settings) -> bool:
