@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _FASTEMBED_NAME = "memstream/use-multilingual-v3"  # our registration in fastembed's custom registry
 _register_lock = threading.Lock()
+_part_lock = threading.RLock()  # a model's parts built on first use (its tokenizer, its query side)
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -103,6 +104,7 @@ class FastEmbedEmbedder:
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self._length_tokenizer: Any = None  # unpadded twin of the model's tokenizer, for sorting
+        self._queries: Any = None  # for_queries()
         t0 = time.perf_counter()
         if model == DEFAULT_MODEL or Path(model).is_dir():
             path = Path(model_dir or default_model_dir()) if model == DEFAULT_MODEL else Path(model)
@@ -214,6 +216,17 @@ class FastEmbedEmbedder:
         np.divide(out, norms, out=out, where=norms > 0)  # the default model is already unit-norm
         return out
 
+    def for_queries(self) -> Any:
+        """What search embeds queries with: a converted model's ``QueryEmbedder`` (same vectors,
+        a fraction of the start-up), built once; otherwise this embedder itself."""
+        if self._queries is None:
+            with _part_lock:
+                if self._queries is None:
+                    made = self._model.query_embedder(self.name, self.dim, self.revision) \
+                        if isinstance(self._model, ConvertedModel) else None
+                    self._queries = made or self
+        return self._queries
+
     def __repr__(self) -> str:
         return f"FastEmbedEmbedder(name={self.name!r}, dim={self.dim}, threads={self.threads})"
 
@@ -233,40 +246,72 @@ class ConvertedModel:
 
     def __init__(self, path: Path, manifest: dict[str, Any], threads: int) -> None:
         import onnxruntime as ort
+
+        self.path = path
+        self.manifest = manifest
+        self.config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        self.max_length = min(int(v) for v in (self.config.get("model_max_length"), self.config.get("max_length"))
+                              if v)
+        self._tokenizer: Any = None  # built on the first passage batch: a query needs none (query_tokenizer.py)
+        options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path / manifest.get("model_file", "model.onnx")), options,
+                                            providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.output = manifest.get("output_name", convert_use.OUTPUT_NAME)
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            with _part_lock:
+                if self._tokenizer is None:
+                    self._tokenizer = self._load_tokenizer()
+        return self._tokenizer
+
+    def _load_tokenizer(self) -> Any:
         from tokenizers import Tokenizer
 
-        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        config = self.config
+        tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         truncation = tokenizer.truncation or {}
-        tokenizer.enable_truncation(
-            max_length=min(int(v) for v in (config.get("model_max_length"), config.get("max_length")) if v),
-            direction=config.get("truncation_side") or truncation.get("direction", "right"))
+        tokenizer.enable_truncation(max_length=self.max_length,
+                                    direction=config.get("truncation_side") or truncation.get("direction", "right"))
         padding = tokenizer.padding or {}
         pad_token = padding.get("pad_token") or config["pad_token"]
         pad_id = padding.get("pad_id", tokenizer.token_to_id(pad_token))
         tokenizer.enable_padding(direction=config.get("padding_side") or padding.get("direction", "right"),
                                  pad_id=pad_id, pad_type_id=padding.get("pad_type_id", 0), pad_token=pad_token,
                                  pad_to_multiple_of=padding.get("pad_to_multiple_of"))
-        options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = options.inter_op_num_threads = threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.tokenizer = tokenizer
-        self.session = ort.InferenceSession(str(path / manifest.get("model_file", "model.onnx")), options,
-                                            providers=["CPUExecutionProvider"])
-        self.inputs = {i.name for i in self.session.get_inputs()}
-        self.output = manifest.get("output_name", convert_use.OUTPUT_NAME)
+        return tokenizer
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Any:
         for start in range(0, len(texts), batch_size):
             encoded = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
-            feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64)}
-            if "attention_mask" in self.inputs:
-                feed["attention_mask"] = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            if "token_type_ids" in self.inputs:
-                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-            yield from self.session.run([self.output], feed)[0]
+            yield from self.run_ids([e.ids for e in encoded], [e.attention_mask for e in encoded])
+
+    def run_ids(self, ids: list[list[int]], attention_mask: list[list[int]] | None = None) -> Any:
+        """The graph's output rows for token ids of equal length (padded, with their mask)."""
+        feed = {"input_ids": np.array(ids, dtype=np.int64)}
+        if "attention_mask" in self.inputs:
+            feed["attention_mask"] = (np.array(attention_mask, dtype=np.int64) if attention_mask is not None
+                                      else np.ones_like(feed["input_ids"]))
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        return self.session.run([self.output], feed)[0]
+
+    def query_embedder(self, name: str, dim: int, revision: str | None) -> Any:
+        """The query side (``query_tokenizer.QueryEmbedder``) when this is a conversion of the
+        installed source package, else None (queries then go through ``embed``)."""
+        from projections.embedding import query_tokenizer as qt
+
+        if not qt.usable_for(self.manifest):
+            return None
+        reference = qt.load_reference(self.path, self.manifest)
+        return qt.QueryEmbedder(self, qt.QueryTokenizer(reference, self.max_length), name=name, dim=dim,
+                                revision=revision)
 
 
 def _stop_spinning(model: Any) -> None:
