@@ -36,6 +36,14 @@ def document_paths(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+def other_files(root: Path) -> list[Path]:
+    """The visible files under a directory that are not documents (reported as skipped)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not is_document_file(p)
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def read_documents(root: Path, kb_id: str, user_id: str | None = None
                    ) -> Iterator[tuple[str, KnowledgeDocument | str]]:
     """(doc_id, document) per file, or (doc_id, reason) for a file that cannot be a document."""

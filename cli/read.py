@@ -31,6 +31,7 @@ def memories(args: argparse.Namespace, settings: Settings) -> int:
     from memstream import Memstream
 
     with Memstream(existing_store(settings), with_vectors=False) as ms:
+        known_knowledge_bases(ms, kb_ids)
         views = ms.memories(user_id=args.user, include_archived=args.all, kinds=args.kind, kb_ids=kb_ids)
     if args.json:
         emit_json({"user_id": args.user, **({"kb_ids": kb_ids} if kb_ids else {}), "memories": views})
@@ -49,6 +50,18 @@ def _user_or_kb(args: argparse.Namespace) -> list[str]:
     if any(not k.strip() for k in kb_ids):
         raise CommandError("--kb needs a knowledge base id")
     return kb_ids
+
+
+def known_knowledge_bases(ms: Memstream, kb_ids: list[str]) -> None:
+    """A --kb that names no knowledge base of this store is an error, not "no results"."""
+    if not kb_ids:
+        return
+    known = ms.knowledge_bases()
+    missing = [k for k in kb_ids if k not in known]
+    if missing:
+        listed = ", ".join(known[:10]) + (" …" if len(known) > 10 else "") if known else "none"
+        raise CommandError(f"no knowledge base {missing[0]!r} in {ms.settings.data_dir} (known: {listed}); "
+                           "add one with `memstream ingest --knowledge --kb ID DIR`")
 
 
 def print_labelled(views: list[dict[str, Any]]) -> int:
@@ -116,6 +129,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
     from memstream import Memstream
 
     with hold_data_dir(existing_store(settings), "search"), Memstream(settings) as ms:
+        known_knowledge_bases(ms, kb_ids)
         if args.query:
             results = ms.search(args.query, user_id=args.user, top_k=args.top_k, **filters)
             if args.json:

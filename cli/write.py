@@ -63,7 +63,7 @@ def ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(report)
     else:
-        _print_report(report)
+        _print_report(report, documents=args.knowledge)
     return EXIT_REJECTED if report["rejected"] else 0
 
 
@@ -120,7 +120,7 @@ def _ingest_in_process(settings: Settings, path: Any, model: type, quiet: bool) 
 
 def _ingest_document_files(args: argparse.Namespace, settings: Settings) -> int:
     """``ingest --knowledge --kb ID DIR|FILE.md|FILE.txt``: one document per file."""
-    from application.knowledge_files import document_paths, read_documents
+    from application.knowledge_files import document_paths, other_files, read_documents
 
     if not args.kb or not args.kb.strip():
         raise CommandError("give --kb ID: the knowledge base these .md/.txt documents belong to")
@@ -164,26 +164,36 @@ def _ingest_document_files(args: argparse.Namespace, settings: Settings) -> int:
         report = {"mode": "in-process", "file": str(args.file), "kb_id": args.kb.strip(),
                   **{k: counts[k] for k in ("accepted", "duplicates", "episodes", "created", "revised", "archived")},
                   "rejected": rejected}
+    report["skipped"] = [p.relative_to(args.file).as_posix() for p in other_files(args.file)]
     if args.json:
         emit_json(report)
     else:
-        _print_report(report)
+        _print_report(report, documents=True, bad="files")
     return EXIT_REJECTED if rejected else 0
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], documents: bool = False, bad: str = "lines") -> None:
+    """One summary line; ``documents``: knowledge documents (chunks, no episodes); ``bad``:
+    what a rejection names (JSONL lines, or the files of a directory)."""
+    inputs = "documents" if documents else "envelopes"
     if report["mode"] == "in-process":
+        episodes = "" if documents else f", {report['episodes']} episodes"
+        memories = "chunks" if documents else "memories"
         print(
-            f"{report['file']}: {report['accepted']} envelopes accepted "
-            f"({report['duplicates']} already ingested), {report['episodes']} episodes; "
-            f"memories created {report['created']}, revised {report['revised']}, "
-            f"archived {report['archived']}; {len(report['rejected'])} lines rejected"
+            f"{report['file']}: {report['accepted']} {inputs} accepted "
+            f"({report['duplicates']} already ingested){episodes}; "
+            f"{memories} created {report['created']}, revised {report['revised']}, "
+            f"archived {report['archived']}; {len(report['rejected'])} {bad} rejected"
         )
     else:
         print(
             f"{report['file']}: published {report['published']} records to {report['topic']} "
-            f"at {report['bootstrap']}; {len(report['rejected'])} lines rejected"
+            f"at {report['bootstrap']}; {len(report['rejected'])} {bad} rejected"
         )
+    if report.get("skipped"):
+        names = ", ".join(report["skipped"][:5]) + (" …" if len(report["skipped"]) > 5 else "")
+        print(f"  skipped {len(report['skipped'])} files that are not .md, .markdown or .txt: {names}",
+              file=sys.stderr)
     for bad in report["rejected"]:
         where = f"line {bad['line']}" if isinstance(bad["line"], int) else bad["line"]  # a document file's name
         print(f"  {where}: {bad['reason']}", file=sys.stderr)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from application.service import IngestOutcome
+from application.outcome import IngestOutcome
 from application.settings import Settings
 from domain.envelope import InputEnvelope, KnowledgeDocument
 
@@ -106,6 +106,13 @@ class Memstream:
             raise ValueError("search needs user_id or kb_ids")
         owners = ([user_id] if user_id is not None else []) + [kb_space(kb) for kb in kb_ids]
         return merge_sources([self.search(query, user_id=owner, top_k=top_k, **filters) for owner in owners], top_k)
+
+    def knowledge_bases(self) -> list[str]:
+        """The ids of the knowledge bases this store holds chunks of."""
+        from domain.envelope import RESERVED_USER_PREFIX
+
+        self.runtime.catch_up()
+        return [u[len(RESERVED_USER_PREFIX):] for u in self.runtime.timeline.users_with_prefix(RESERVED_USER_PREFIX)]
 
     def memories(self, *, user_id: str | None = None, include_archived: bool = False,
                  kinds: Iterable[str] = (), as_of: datetime | str | None = None,

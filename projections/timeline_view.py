@@ -169,6 +169,13 @@ class TimelineView(TrackingRecorder):
         """Every user with a memory (reprocessing's compare)."""
         return [r[0] for r in self._execute("SELECT DISTINCT user_id FROM timeline_current ORDER BY user_id")]
 
+    def users_with_prefix(self, prefix: str) -> list[str]:
+        """The users whose id starts with ``prefix`` (the knowledge bases' spaces), by the user index."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._execute("SELECT DISTINCT user_id FROM timeline_current WHERE user_id >= ? AND user_id < ?"
+                             " ORDER BY user_id", (prefix, upper))
+        return [r[0] for r in rows]
+
     def owner(self, memory_id: str) -> str | None:
         rows = self._execute("SELECT user_id FROM timeline_current WHERE memory_id = ?", (memory_id,))
         return rows[0][0] if rows else None

@@ -107,3 +107,24 @@ def test_a_knowledge_base_updated_twice_deleted_and_searched_with_a_user(tmp_pat
     assert no_kb.returncode == 1 and "--kb" in no_kb.stderr
     nobody = run("search", "hotel", data_dir=data, check=False)
     assert nobody.returncode == 64 and "--user or --kb" in nobody.stderr
+
+
+def test_other_files_are_reported_as_skipped_and_an_unknown_kb_is_an_error(tmp_path, model_dir):
+    data, docs = tmp_path / "data", tmp_path / "handbook"
+    docs.mkdir()
+    (docs / "stay.md").write_text(f"# Stay guide\n\n{KEEP}\n", encoding="utf-8")
+    (docs / "floorplan.pdf").write_bytes(b"%PDF-1.4 binary")
+    (docs / ".DS_Store").write_bytes(b"\0\1")
+    human = run("ingest", "--knowledge", "--kb", "handbook", str(docs), data_dir=data)
+    assert "1 documents accepted (0 already ingested); chunks created" in human.stdout, human.stdout
+    assert "envelopes" not in human.stdout and "episodes" not in human.stdout
+    assert "skipped 1 files that are not .md, .markdown or .txt: floorplan.pdf" in human.stderr, human.stderr
+    again = as_json(run("ingest", "--knowledge", "--kb", "handbook", str(docs), "--json", data_dir=data))
+    assert again["skipped"] == ["floorplan.pdf"] and again["duplicates"] == 1
+
+    for args in (["search", "--kb", "handbok", "breakfast"], ["memories", "--kb", "handbok"]):
+        proc = run(*args, data_dir=data, check=False)
+        assert proc.returncode == 1 and proc.stdout == "", (args, proc.stdout)
+        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()], proc.stderr
+        assert "no knowledge base 'handbok'" in proc.stderr and "known: handbook" in proc.stderr, proc.stderr
+    assert as_json(run("search", "--kb", "handbook", "breakfast", "--json", data_dir=data))["results"]
