@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from domain.extraction import Candidate, Decision, ExistingMemory, WindowMessage
 from domain.governance import GovernancePolicy, Incoming
+from domain.relatives import resolve as resolve_relative
 from domain.tool_usage import describe, merge_usage
 from domain.values import MemoryKind, Reason, latest
 
@@ -366,6 +367,7 @@ class Consolidator:
 
     def _apply(self, cand: Candidate, working: _Memories, incoming: Incoming) -> _Working | None:
         """Apply one candidate; returns the memory that already held it when nothing changed."""
+        cand = resolve_relative(cand, working)
         target, replaced = self._target(cand, working)
         if target is None and cand.attributes.get("revise_only"):
             return _UNPLACED  # a statement without the user as subject only revises what it is clearly about

@@ -1,0 +1,49 @@
+"""A relative known by name is the subject of a later statement that opens with the name
+(domain/relatives.py), through the public API with the rule extractor and the real model."""
+
+from __future__ import annotations
+
+import pytest
+
+import memstream
+
+
+def current(ms, user: str) -> list[tuple[str, int, str]]:
+    return [(m["key"], m["version"], m["content"]) for m in ms.memories(user_id=user) if m["kind"] != "episode"]
+
+
+@pytest.fixture(scope="module")
+def ms(tmp_path_factory, model_dir):
+    api = memstream.open(data_dir=tmp_path_factory.mktemp("relatives"), extractor="rules", model_dir=model_dir)
+    yield api
+    api.close()
+
+
+def say(ms, user: str, *texts: str) -> None:
+    for year, text in enumerate(texts, start=2024):
+        ms.add([{"role": "user", "content": text, "chat_time": f"{year}-08-20T08:00:00+00:00"}], user_id=user)
+
+
+@pytest.mark.parametrize("user,texts,now,gone", [
+    ("leo", ("My son Leo starts kindergarten this fall.", "Leo is in first grade now."), "first grade", "kindergarten"),
+    ("anna", ("My wife Anna works as a dentist.", "Anna is a teacher now."), "teacher", "dentist"),
+    ("xm", ("我儿子小明今年上幼儿园。", "小明现在上一年级了。"), "一年级", "幼儿园"),
+])
+def test_a_change_stated_by_name_revises_the_relative(ms, user, texts, now, gone):
+    say(ms, user, *texts)
+    facts = current(ms, user)
+    assert len(facts) == 1, facts
+    key, version, content = facts[0]
+    assert key.startswith("family.") and version == 2 and now in content and gone not in content, facts
+
+
+def test_a_name_without_a_change_adds_nothing_and_revises_nothing(ms):
+    say(ms, "dino", "My son Leo starts kindergarten this fall.", "Leo loves dinosaurs.")
+    facts = current(ms, "dino")
+    assert len(facts) == 1 and facts[0][1] == 1 and "kindergarten" in facts[0][2], facts
+
+
+def test_a_name_the_user_never_gave_a_relative_revises_nothing(ms):
+    say(ms, "other", "My son Leo starts kindergarten this fall.", "Max is in first grade now.")
+    facts = current(ms, "other")
+    assert len(facts) == 1 and facts[0][1] == 1 and "kindergarten" in facts[0][2], facts
