@@ -57,7 +57,8 @@ happy glad pleased help helped helping helpful assist assistance pleasure anytim
 what how why going doing today hope slept nvm nevermind mind
 please pls plz
 np ttyl brb gtg thing things obliged day have nice new year holidays merry christmas congrats
-congratulations bless wishes talk chat tips tip advice suggestion suggestions
+congratulations bless wishes talk chat tips tip advice suggestion suggestions catch
+funny hilarious interesting fun cute exactly absolutely totally true indeed
 """.split())
 """Latin-script filler: greetings, thanks, acknowledgements, interjections, function words,
 assistant pleasantries. Never put a content noun or a negation here."""
@@ -70,7 +71,7 @@ CJK_FILLERS = sorted(set("""
 太好了 太棒了 棒 厉害 赞 牛 不错 挺好 真好 好棒 完美 酷 哇塞
 很 真 非常 太 超 特别 了 的 得 也 都 就 还 又 这样 那 那就 这 这个 那个
 我 你 您 他 她 我们 你们 咱们
-原来如此 原来 有道理 笑死 笑死我了 绝了 牛啊 厉害了 再聊 回聊 改天聊 新年快乐 节日快乐 生日快乐 快乐 建议 意见 的建议
+原来如此 原来 有道理 笑死 笑死我了 绝了 牛啊 厉害了 再聊 回聊 回头聊 改天聊 有意思 有趣 好笑 好玩 真的吗 是吗 新年快乐 节日快乐 生日快乐 快乐 建议 意见 的建议
 在 在的 说 请说 帮 祝 愉快 记住 记下 记住了 恭喜 祝贺 今天 好梦 梦 很高兴 高兴 乐意 为您服务 为你服务 服务 帮助 帮忙 帮到 能 可以 随时 有什么 什么 需要 请 告诉 问 吗 呗 哦哦
 """.split()), key=len, reverse=True)
 """CJK filler morphemes, longest first for greedy segmentation."""
@@ -104,7 +105,8 @@ def _latin_content(word: str) -> bool:
         return True
     squeezed = re.sub(r"(.)\1{2,}", r"\1", word)  # "sooo" -> "so", "thanksss" -> "thanks"
     doubled = re.sub(r"(.)\1{2,}", r"\1\1", word)  # "okkk" -> "okk"
-    for form in (word, squeezed, doubled, re.sub(r"(.)\1+", r"\1", word)):
+    plain = word[:-1] if len(word) > 3 and word.endswith("s") else word  # "helps", "chats"
+    for form in (word, squeezed, doubled, re.sub(r"(.)\1+", r"\1", word), plain):
         if form in FILLER_WORDS or _LAUGHTER.match(form):
             return False
     return True
