@@ -31,6 +31,8 @@ WORK_KEY = "work"
 GROUPS = (PROFILE_KEY, WORK_KEY)
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""
 POLARITY_FAMILIES = ("food", "diet", "drink")
+PLACE_FAMILIES = ("residence",)
+"""Families with one current value that is a place."""
 DEPENDENTS = {"work.employer": ("work.location",), "residence": ("work.location",)}
 """Slots whose value depends on another: a new employer, or a move, makes the old work place
 stale unless the same batch restates it ("我搬到深圳了，现在在腾讯上班" after "我在北京工作")."""
@@ -204,10 +206,14 @@ _UNPLACED: Any = object()
 class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
-    def __init__(self, policy: GovernancePolicy, similar: Similar | None = None, words: Words | None = None) -> None:
+    def __init__(self, policy: GovernancePolicy, similar: Similar | None = None, words: Words | None = None,
+                 places: Words | None = None) -> None:
         self.policy = policy
         self.similar = similar
         self.words = words
+        self.places = places
+        """The known places a text names; with them a residence statement that names another
+        place than the memory holding the user's residence revises it, marker or not."""
 
     def decide(
         self,
@@ -308,7 +314,8 @@ class Consolidator:
         a = cand.attributes
         change, additive = bool(a.get("change")), bool(a.get("additive"))
         polarity_slot = cand.slot.split(".")[0] in POLARITY_FAMILIES
-        if not (change or polarity_slot or a.get("revise_only")):
+        places = self.places(cand.content) if self.places and a.get("family") in PLACE_FAMILIES else frozenset()
+        if not (change or polarity_slot or a.get("revise_only") or places):
             return None, None
         subject = a.get("subject", "user")
         mine = self.words(cand.content) | set(a.get("topic") or ())
@@ -316,7 +323,7 @@ class Consolidator:
             mine = mine | self.words(str(a["replaced"]))
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
-        for w in self._topic_pool(working, mine, family_slots if change and not additive else ()):
+        for w in self._topic_pool(working, mine, family_slots if (change or places) and not additive else ()):
             if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject \
                     or None not in (w.attributes.get("speaker"), a.get("speaker")) \
                     and w.attributes.get("speaker") != a.get("speaker"):
@@ -334,11 +341,17 @@ class Consolidator:
                     score = 1.0 + len(shared)
                 elif len(shared) >= 2 and a.get("revise_only") and change and not a.get("weak_change"):
                     score = 0.5 + len(shared)  # no first person: only what it clearly shares a topic with
+                elif same_family and places and not additive and self._elsewhere(places, clause):
+                    score = 2.0 + len(shared)  # "我在大理买了个小院子，平时就住那儿" after 住在昆明
                 else:
                     continue
                 if score > best[0]:
                     best = (score, w, slot)
         return best[1], best[2]
+
+    def _elsewhere(self, places: frozenset[str], clause: str) -> bool:
+        held = self.places(clause) if self.places else frozenset()
+        return bool(held) and not held & places
 
     @staticmethod
     def _topic_pool(working: _Memories, mine: set[Any], family_slots: tuple[str, ...]) -> list[_Working]:

@@ -54,7 +54,10 @@ def is_filler(fragment: str, question: bool = False) -> bool:
     if _REQUEST.search(f):
         return True
     if _WEATHER.search(f) and not _SELF.search(f):
-        return True
+        # small talk about the weather, unless another clause says something ("现在在成都落脚了，天气太热")
+        parts = [p for p in re.split(r"[，,;；]", f) if _PUNCT.sub("", p)]
+        if len(parts) <= 1 or all(_WEATHER.search(p) or is_filler(p) for p in parts):
+            return True
     rest = _FILLER_EN.sub(" ", _FILLER_ZH.sub(" ", f))
     return not _PUNCT.sub("", rest)
 

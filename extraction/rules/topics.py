@@ -13,28 +13,35 @@ from __future__ import annotations
 from extraction.rules import pattern_cache as re
 
 FAMILIES_EN: list[tuple[str, str]] = [
-    ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment)\b"),
+    ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment|"
+                  r"rent(?:s|ing)? (?:an? |the |my )?(?:\w+ ){0,2}(?:apartment|studio|flat|room|place|house|condo)|"
+                  r"lease|settled in|settling in)\b"),
     ("work", r"\b(?:work|works|working|job|jobs|employed|employer|joined|hired|promoted|company|career|"
              r"started at|left \w+ and joined|occupation|teach|teaches|teaching|freelanc\w*|self-employed|"
-             r"retire|retired|retiring|unemployed|laid off|fired|intern|internship)\b"),
+             r"retire|retired|retiring|unemployed|laid off|fired|intern|internship|took over as|promoted to|"
+             r"principal|shift|shifts|office)\b"),
     ("drink", r"\b(?:drink|drinks|drinking|coffee|tea|latte|espresso|wine|beer|alcohol|soda|juice|sparkling water|milk)\b"),
     ("diet", r"\b(?:eat|eats|eating|vegan|vegetarian|meat|dairy|gluten|gluten-free|steak|pescatarian|keto)\b"),
     ("pet", r"\b(?:dog|dogs|cat|cats|puppy|kitten|parrots?|hamsters?|rabbits?|pets?|beagle|shepherd|retriever|fish)\b"),
-    ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|\w*phone|bike|sailboat|boat|house|motorcycle)\b"),
-    ("plan", r"\b(?:trip|visit|visiting|travel|traveling|travelling|vacation|flight|plans?|planning|going to)\b"),
+    ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|\w*phone|bike|sailboat|boat|house|motorcycle|"
+                   r"traded|trade-in|swapped|upgraded)\b"),
+    ("plan", r"\b(?:trip|visit|visiting|travel|traveling|travelling|vacation|flight|flying|plans?|planning|going to|"
+             r"booked|conference|getaway|honeymoon)\b"),
     ("health", r"\b(?:diabetes|allergic|allergy|asthma|colorblind|blood pressure|glasses|contacts|surgery|condition)\b"),
     ("language", r"\b(?:speak|speaks|fluent|language)\b"),
     ("hobby", r"\b(?:play|plays|playing|hobby|yoga|climbing|pottery|violin|piano|guitar|chess|games|running|"
               r"swimming|hiking|painting|lessons|took up|gotten into|birdwatching|volunteer)\b"),
 ]
 FAMILIES_ZH: list[tuple[str, str]] = [
-    ("residence", r"住|搬|定居|安家|租房|买了房"),
+    ("residence", r"住|搬|定居|安家|租房|租了|买了房|落脚|安顿"),
     ("work", r"上班|工作|入职|跳槽|辞职|离职|退休|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,3}店|"
-             r"教(?:书|英语|数学|语文|物理|化学|钢琴|.{1,3}课)|在.{1,10}(?:机构|学校|医院|银行|工厂|事务所)"),
+             r"教(?:书|英语|数学|语文|物理|化学|钢琴|.{1,3}课)|在.{1,10}(?:机构|学校|医院|银行|工厂|事务所)|转岗|岗位|"
+             r"做.{0,4}(?:测试|开发|运营|设计|销售|产品|研发|财务|市场|行政|人事|客服|编辑|翻译|咨询|法务|审计|分析|算法|"
+             r"采购|物流|项目|教研|策划)"),
     ("drink", r"喝|咖啡|茶|酒|可乐|拿铁|奶|豆浆|饮料"),
     ("diet", r"吃素|吃肉|素食|吃"),
     ("pet", r"狗|猫|宠物|仓鼠|兔子|鹦鹉|金鱼"),
-    ("possession", r"车|房子|电脑|手机|买了|卖了|卖掉"),
+    ("possession", r"车|房子|电脑|手机|买了|卖了|卖掉|入手"),
     ("plan", r"计划|打算|准备|旅游|旅行|出差|过年|推迟|提前|改到|取消"),
     ("health", r"病|高血压|糖尿病|过敏|近视|眼镜|手术|药"),
     ("hobby", r"打.{1,3}球|玩|游泳|泳|钓鱼|攀岩|爬山|跑步|书法|画画|动漫|追|练|学.{1,4}"),
@@ -50,8 +57,9 @@ CHANGE_EN = re.compile(
     r"(?:gave|given|give|giving) (?:it|that|them|this) up|"
     r"quit|quitted|stopped|started|start|took up|gotten into|joined|left|changed|change of plans|instead|replaced|replace|rather than|in place of|"
     r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted|"
+    r"traded|swapped|upgraded|took over|"
     r"(?:got|been|was|just) hired|got a job|landed a job|retired)\b", re.IGNORECASE)
-CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|后来|变成|成了|推迟|提前|取消|卖|送人|放弃|停了|退休|"
+CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|转岗|后来|变成|成了|推迟|提前|取消|卖|送人|送给|放弃|停了|退休|落脚|"
                        r"不.{1,4}了|没再|已经|重新|又")
 ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)
 ADDITIVE_ZH = re.compile(r"还|也|另外|又养|再养")
@@ -172,3 +180,20 @@ FAMILY_SLOTS = {
     "language": ("language.",),
 }
 """Which rule slots a predicate family covers: a change in the family revises the memory holding one."""
+
+
+def known_places(text: str) -> frozenset[str]:
+    """The known places a text names (``places.place_key``: 成都 and Chengdu are one), for
+    telling a new residence from a restated one when no change marker says so."""
+    from extraction.rules.places import en_place_at, is_known_place, place_key, zh_place_at
+
+    found: set[str] = set()
+    for m in re.finditer(r"[\u4e00-\u9fff]", text):
+        hit = zh_place_at(text, m.start())
+        if hit and is_known_place(hit[0]):
+            found.add(place_key(hit[0]))
+    for m in re.finditer(r"(?<![\w'])[A-Z][a-z]", text):
+        hit = en_place_at(text, m.start())
+        if hit and is_known_place(hit[0]):
+            found.add(place_key(hit[0]))
+    return frozenset(found)
