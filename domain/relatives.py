@@ -6,8 +6,10 @@ first person. Without this the statement has no subject the user owns, so it may
 revise what it shares two topic words with, finds nothing, and the kindergarten fact
 stays current. The name is read from the memory's own text (the word after the
 relation: "The user's son Leo …", 用户的儿子小明…), so memories stored before this rule
-resolve too. Only a statement that marks a change is resolved: "Leo loves dinosaurs"
-adds to what is known about Leo, and the rules keep one note per relative and family.
+resolve too. A statement that marks a change revises the relative's note of its family; one
+that does not ("Leo loves dinosaurs") becomes a memory of its own about Leo, beside the others.
+Pets known by name (their rule's ``name``, or "named Rex" / 名叫雪球的 in their text) are resolved
+the same way, as the user's pet: "Biscuit passed away" revises the memory of Biscuit.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Known(Protocol):
-    """What is read of a memory: its text, its subject, whether it is still current."""
+    """What is read of a memory: its key and text, its subject, whether it is still current."""
 
+    key: str
     content: str
     attributes: dict
     archived: bool
@@ -49,33 +52,65 @@ def names_in(content: str, relation: str, lang: str) -> list[str]:
     return [m.group(0)] if m and rest[:1] == " " else []
 
 
+_PET_NAME_EN = re.compile(r"\b(?:named|called)\s+([A-Z][a-z]{1,20})(?:\s+and\s+([A-Z][a-z]{1,20}))?")
+_PET_NAME_ZH = re.compile(r"名叫([\u4e00-\u9fff]{1,3}?)的|叫([\u4e00-\u9fff]{2,3})")
+_GLUED = {"en": re.compile(r"^The user (?=[A-Z])"), "zh": re.compile(r"^用户")}
+"""A rule that put "the user" before a statement whose subject is someone named ("The user Lily
+turned 7", 用户豆豆老死了)."""
+
+
+def pet_names(memory: Known) -> list[str]:
+    """A pet memory's names: the one its rule recorded, or the one its text gives."""
+    if memory.attributes.get("name"):
+        return re.split(r"\s+and\s+|、|和", str(memory.attributes["name"]))
+    pattern = _PET_NAME_ZH if str(memory.attributes.get("lang")) == "zh" else _PET_NAME_EN
+    return [g for m in pattern.finditer(memory.content) for g in m.groups() if g]
+
+
+def opening(cand: Candidate) -> str:
+    """The statement's text without a "the user" glued before its own subject."""
+    return _GLUED["zh" if cand.lang == "zh" else "en"].sub("", cand.content)
+
+
 def opens_with(cand: Candidate, name: str) -> bool:
+    text = opening(cand)
     if cand.lang == "zh":
-        return re.sub(r"^用户", "", cand.content).startswith(name)
-    return re.match(rf"{re.escape(name)}\b", cand.content) is not None
+        return text.startswith(name)
+    return re.match(rf"{re.escape(name)}\b", text) is not None
 
 
 def resolve(cand: Candidate, memories: Iterable[Known]) -> Candidate:
-    """``cand`` about the relative whose name it opens with, or ``cand`` unchanged.
+    """``cand`` about the relative or pet whose name it opens with, or ``cand`` unchanged.
 
-    Applies to a third-person fallback statement with a change marker ("now", 现在, 已经…了
-    count as the Fine stage marks them) and no subject of its own."""
+    A third-person statement with a change marker ("now", 现在, "passed away", 送给 …, as the
+    Fine stage marks them) and no subject of its own revises that relative's or pet's memory.
+    Without a marker only its wording and subject are put right: "The user Lily turned 7" is
+    the user's daughter's event, kept apart from the user's own."""
     a = cand.attributes
-    if not (a.get("fallback") and a.get("revise_only") and a.get("change") and not a.get("weak_change")
-            and a.get("subject", "user") == "user"):
+    if a.get("subject", "user") != "user":
         return cand
+    marked = bool(a.get("fallback") and a.get("change") and not a.get("weak_change"))
+    if cand.lang == "en" and not cand.content[:1].isupper():
+        return cand  # an English name is capitalised
     for memory in memories:
+        if memory.archived or str(memory.attributes.get("lang", cand.lang)) != cand.lang:
+            continue
         relation = memory.attributes.get("subject", "user")
-        if memory.archived or relation == "user":
-            continue
-        lang = str(memory.attributes.get("lang", cand.lang))
-        if lang != cand.lang or not any(opens_with(cand, name) for name in names_in(memory.content, relation, lang)):
-            continue
-        if cand.lang == "zh":
-            content = f"用户的{relation}{re.sub(r'^用户', '', cand.content)}"
+        if relation != "user":
+            names, whose = names_in(memory.content, relation, cand.lang), relation
+        elif memory.key.startswith("pet."):
+            names, whose = pet_names(memory), "宠物" if cand.lang == "zh" else "pet"
         else:
-            content = f"The user's {relation} {cand.content}"
-        return replace(cand, content=content, clause=content.rstrip("."),
-                       slot=f"family.{relation}.{a.get('family') or 'note'}",
-                       attributes={**a, "subject": relation, "revise_only": False, "family_slots": []})
+            continue
+        if not any(opens_with(cand, name) for name in names):
+            continue
+        said = opening(cand)
+        content = f"用户的{whose}{said}" if cand.lang == "zh" else f"The user's {whose} {said}"
+        if relation != "user":
+            slot = f"family.{relation}.{a.get('family') or 'note'}" if marked else f"family.{relation}.{cand.slot}"
+            subject = relation
+        else:
+            slot, subject = (memory.key if marked else f"{memory.key}.{cand.slot}"), "user"
+        return replace(cand, content=content, clause=content.rstrip("."), slot=slot,
+                       attributes={**a, "subject": subject, "revise_only": False, "family_slots": []})
     return cand

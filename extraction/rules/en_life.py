@@ -49,14 +49,20 @@ def family_rules(s: Sentence) -> list[Found]:
     return out
 
 
+_PET_NAME = r"(?-i:[A-Z][a-z]+(?:\s+and\s+[A-Z][a-z]+)?)"
+_PET_NAMED = (rf"(?:\s+(?:named|called)\s+(?P<name>{_PET_NAME})"
+              rf"|,\s*(?:his|her|its|their)\s+names?\s+(?:is|are)\s+(?P<name2>{_PET_NAME})"
+              rf"|,\s+(?P<name3>{_PET_NAME})(?=\s*(?:[,.!;]|$)))?")
+"""A pet's name after the animal: "named Rex", ", his name is Biscuit", ", Miso and Tofu,"."""
+
+
 def pet_rules(s: Sentence) -> list[Found]:
     out: list[Found] = []
     t = s.text
     pat = (rf"\b(?:I|we)(?:\s+|(?='))(?:(?:just|recently|also|still)\s+)*(?:have|'ve got|'ve|have got|own|adopted|got)\s+"
-           rf"{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_EN})\b"
-           r"(?:\s+(?:named|called)\s+(?P<name>(?-i:[A-Z][a-z]+(?:\s+and\s+[A-Z][a-z]+)?)))?")
+           rf"{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_EN})\b" + _PET_NAMED)
     tail = (rf"\band\s+{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_EN})\b"
-            r"(?:\s+(?:named|called)\s+(?P<name>(?-i:[A-Z][a-z]+(?:\s+and\s+[A-Z][a-z]+)?)))?")
+            + _PET_NAMED)
     matches = list(re.finditer(pat, t, I))
     # "we have three kids and two cats": the list continues the same "have"
     matches += [m for m in re.finditer(tail, t, I)
@@ -68,9 +74,10 @@ def pet_rules(s: Sentence) -> list[Found]:
         n = to_int(m.group("n")) or 1
         art = m.group("n").lower() if n == 1 else _WORDS.get(n, str(n))
         clause = f"has {art} {m.group('adj')}{m.group('a').lower()}"
-        if m.group("name"):
-            clause += f" named {m.group('name')}"
-        out.append(fact(f"pet.{key}", clause, m.span(), value=m.group("a").lower(), name=m.group("name")))
+        name = m.group("name") or m.group("name2") or m.group("name3")
+        if name:
+            clause += f" named {name}"
+        out.append(fact(f"pet.{key}", clause, m.span(), value=m.group("a").lower(), name=name))
     for m in re.finditer(rf"\bmy\s+(?P<a>{_ANIMAL_EN})(?:'s name is|\s+is called|\s+is named|,)\s+(?P<name>[A-Z][a-z]+)", t, I):
         key = animal_of(m.group("a")) or "pet"
         a = singular(m.group("a"))

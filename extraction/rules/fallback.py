@@ -58,7 +58,18 @@ _ADDRESSEE = re.compile(r"你|您|\byou\b|\byour\b", re.IGNORECASE)
 """A remark to or about the assistant ("我觉得你说得对") says nothing lasting about the user."""
 _OTHER_START_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|那)")
 _IRREGULAR = {"haven't": "hasn't", "aren't": "isn't", "have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
-              "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had"}
+              "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had",
+              "could": "could", "would": "would", "shall": "shall"}
+_PAST_EN = frozenset("""
+arose awoke was were bore beat became began bent bit bled blew broke bred brought built burnt bought caught
+chose clung came crept dealt dug did drew dreamt drank drove dwelt ate fell fed felt fought found fled flung
+flew forbade forgot forgave froze got gave went ground grew hung had heard hid held kept knelt knew laid led
+leapt learnt left lent lay lit lost made meant met paid rode rang rose ran said saw sought sold sent shook shone
+shot showed shrank sang sank sat slept slid spoke sped spent spun spat sprang stood stole stuck stung stank
+struck swore swept swam swung took taught tore told thought threw understood woke wore wove wept won wound wrote
+""".split())
+"""Irregular past forms: a past verb takes no -s after "the user" ("the user did", not "dids"). Forms
+that are also the present (read, put, cut, set …) are left out: "the user reads a lot"."""
 MIN_ZH, MIN_EN = 5, 3
 
 
@@ -66,7 +77,7 @@ def _en_verb(word: str) -> str:
     low = word.lower()
     if low in _IRREGULAR:
         return _IRREGULAR[low]
-    if low.endswith("ed") or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
+    if low.endswith("ed") or low in _PAST_EN or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
                                       "began", "found", "kept", "ran", "saw", "met", "felt", "came", "lost", "won",
                                       "grew", "spent", "sent", "wrote", "drove", "ate", "drank", "just", "also",
                                       "still", "never", "always", "really", "finally", "barely", "recently", "now",

@@ -30,7 +30,7 @@ _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 _PUNCT = re.compile(r"[\s，,。.！!？?；;：:、~～…\-—\"'“”‘’()（）\[\]【】《》<>/\\|*#@^_+=`]+")
 
 _QUESTION_ZH = re.compile(r"吗|呢|什么|怎么|如何|哪|为什么|多少|几|能不能|可不可以|可以帮|是否|有没有|推荐|建议|请问|帮我|帮忙|麻烦|"
-                          r"请你|给我|告诉我|查一下|查查|看看|介绍|解释|翻译|写一|算一下|记住|记一下|提醒我|请")
+                          r"请你|(?<![送交还借卖寄递传转])给我(?![的们家爸妈哥姐弟妹爷奶姥外叔舅姨姑老表朋同])|告诉我|查一下|查查|看看|介绍|解释|翻译|写一|算一下|记住|记一下|提醒我|请")
 _QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|how's|why|where|when|who|which|can you|could you|would you|will you|"
                           r"do you|does|did you|is there|are there|is it|are you|any|please|help me|tell me|show me|"
                           r"recommend|suggest|give me|find me|let me know|remind me|remember|explain|translate|write|"

@@ -37,13 +37,34 @@ def test_a_change_stated_by_name_revises_the_relative(ms, user, texts, now, gone
     assert key.startswith("family.") and version == 2 and now in content and gone not in content, facts
 
 
-def test_a_name_without_a_change_adds_nothing_and_revises_nothing(ms):
+def test_a_name_without_a_change_adds_to_what_is_known_and_revises_nothing(ms):
     say(ms, "dino", "My son Leo starts kindergarten this fall.", "Leo loves dinosaurs.")
-    facts = current(ms, "dino")
-    assert len(facts) == 1 and facts[0][1] == 1 and "kindergarten" in facts[0][2], facts
+    facts = dict((c, v) for _, v, c in current(ms, "dino"))
+    assert facts == {"The user's son Leo starts kindergarten in autumn 2024.": 1,
+                     "The user's son Leo loves dinosaurs.": 1}, facts
 
 
 def test_a_name_the_user_never_gave_a_relative_revises_nothing(ms):
     say(ms, "other", "My son Leo starts kindergarten this fall.", "Max is in first grade now.")
     facts = current(ms, "other")
     assert len(facts) == 1 and facts[0][1] == 1 and "kindergarten" in facts[0][2], facts
+
+
+@pytest.mark.parametrize("user,texts,now", [
+    ("rex", ("We got a collie puppy, her name is Nala!", "Nala passed away last winter."), "passed away"),
+    ("pair", ("I have two rabbits, Pip and Moss, they live on the balcony.", "Moss ran away in June."), "ran away"),
+    ("mimi", ("我养了一只橘猫，叫咪咪。", "咪咪送给我表妹养了。"), "表妹"),
+])
+def test_a_pet_known_by_name_is_revised_by_what_happens_to_it(ms, user, texts, now):
+    say(ms, user, *texts)
+    facts = current(ms, user)
+    assert len(facts) == 1, facts
+    key, version, content = facts[0]
+    assert key.startswith("pet.") and version == 2 and now in content, facts
+
+
+def test_a_name_glued_to_the_user_is_the_relatives_event(ms):
+    say(ms, "lily", "my daughter Lily is 6 and loves horses", "Lily turned 7 last week!")
+    facts = current(ms, "lily")
+    assert not any(c.startswith("The user Lily") for _, _, c in facts), facts
+    assert any("The user's daughter Lily turned 7" in c for _, _, c in facts), facts

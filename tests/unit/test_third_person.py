@@ -1,0 +1,23 @@
+"""First person rewritten as the user (extraction/rules/fallback.third_person_en): verbs agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from extraction.rules.fallback import third_person_en
+
+
+@pytest.mark.parametrize("said,written", [
+    ("we did a dino-themed party", "the user did a dino-themed party"),
+    ("we brought home a rescue greyhound", "the user brought home a rescue greyhound"),
+    ("I thought about it for weeks", "the user thought about it for weeks"),
+    ("I spoke to my manager", "the user spoke to the user's manager"),
+    ("I could swim as a kid", "the user could swim as a kid"),
+    ("I read a lot", "the user reads a lot"),
+    ("I eat rice", "the user eats rice"),
+    ("I watch films", "the user watches films"),
+    ("I study law", "the user studies law"),
+    ("I moved to Oslo", "the user moved to Oslo"),
+])
+def test_the_verb_agrees_with_the_user(said: str, written: str) -> None:
+    assert third_person_en(said) == written
