@@ -380,7 +380,7 @@ class Consolidator:
 
     def _apply(self, cand: Candidate, working: _Memories, incoming: Incoming) -> _Working | None:
         """Apply one candidate; returns the memory that already held it when nothing changed."""
-        cand = resolve_relative(cand, working)
+        cand = resolve_relative(cand, working.in_segment("family") + working.in_segment("pet"))  # the named ones
         target, replaced = self._target(cand, working)
         if target is None and cand.attributes.get("revise_only"):
             return _UNPLACED  # a statement without the user as subject only revises what it is clearly about
