@@ -26,13 +26,16 @@ PARAPHRASE_KINDS = (MemoryKind.FACT.value, MemoryKind.PREFERENCE.value)
 Similar = Callable[[str, list[str]], "int | None"]
 """(text, pool) -> index of the pool entry that says the same thing, or None."""
 Words = Callable[[str], "set[str]"]
+Values = Callable[[str, str], "frozenset[str]"]
+"""(text, family) -> the values the text gives that family."""
 """text -> its object words (stop words removed), to tell whether two statements share a topic."""
 WORK_KEY = "work"
 GROUPS = (PROFILE_KEY, WORK_KEY)
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""
 POLARITY_FAMILIES = ("food", "diet", "drink")
-PLACE_FAMILIES = ("residence",)
-"""Families with one current value that is a place."""
+VALUE_FAMILIES = ("residence", "work")
+"""Families with one current value (where the user lives, who the user works for): a statement
+naming another value than the memory holds revises it, change marker or not."""
 DEPENDENTS = {"work.employer": ("work.location",), "residence": ("work.location",)}
 """Slots whose value depends on another: a new employer, or a move, makes the old work place
 stale unless the same batch restates it ("我搬到深圳了，现在在腾讯上班" after "我在北京工作")."""
@@ -207,13 +210,13 @@ class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
     def __init__(self, policy: GovernancePolicy, similar: Similar | None = None, words: Words | None = None,
-                 places: Words | None = None) -> None:
+                 values: Values | None = None) -> None:
         self.policy = policy
         self.similar = similar
         self.words = words
-        self.places = places
-        """The known places a text names; with them a residence statement that names another
-        place than the memory holding the user's residence revises it, marker or not."""
+        self.values = values
+        """The values a text gives a family (the known places of a residence, the employer of a
+        job); ``VALUE_FAMILIES``."""
 
     def decide(
         self,
@@ -314,8 +317,9 @@ class Consolidator:
         a = cand.attributes
         change, additive = bool(a.get("change")), bool(a.get("additive"))
         polarity_slot = cand.slot.split(".")[0] in POLARITY_FAMILIES
-        places = self.places(cand.content) if self.places and a.get("family") in PLACE_FAMILIES else frozenset()
-        if not (change or polarity_slot or a.get("revise_only") or places):
+        family = a.get("family")
+        values = self.values(cand.content, family) if self.values and family in VALUE_FAMILIES else frozenset()
+        if not (change or polarity_slot or a.get("revise_only") or values):
             return None, None
         subject = a.get("subject", "user")
         mine = self.words(cand.content) | set(a.get("topic") or ())
@@ -323,7 +327,7 @@ class Consolidator:
             mine = mine | self.words(str(a["replaced"]))
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
-        for w in self._topic_pool(working, mine, family_slots if (change or places) and not additive else ()):
+        for w in self._topic_pool(working, mine, family_slots if (change or values) and not additive else ()):
             if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject \
                     or None not in (w.attributes.get("speaker"), a.get("speaker")) \
                     and w.attributes.get("speaker") != a.get("speaker"):
@@ -341,7 +345,7 @@ class Consolidator:
                     score = 1.0 + len(shared)
                 elif len(shared) >= 2 and a.get("revise_only") and change and not a.get("weak_change"):
                     score = 0.5 + len(shared)  # no first person: only what it clearly shares a topic with
-                elif same_family and places and not additive and self._elsewhere(places, clause):
+                elif same_family and values and not additive and self._other_value(values, clause, family):
                     score = 2.0 + len(shared)  # "我在大理买了个小院子，平时就住那儿" after 住在昆明
                 else:
                     continue
@@ -349,9 +353,9 @@ class Consolidator:
                     best = (score, w, slot)
         return best[1], best[2]
 
-    def _elsewhere(self, places: frozenset[str], clause: str) -> bool:
-        held = self.places(clause) if self.places else frozenset()
-        return bool(held) and not held & places
+    def _other_value(self, values: frozenset[str], clause: str, family: str) -> bool:
+        held = self.values(clause, family) if self.values else frozenset()
+        return bool(held) and not held & values
 
     @staticmethod
     def _topic_pool(working: _Memories, mine: set[Any], family_slots: tuple[str, ...]) -> list[_Working]:

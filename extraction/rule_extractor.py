@@ -74,21 +74,21 @@ class RuleBasedExtractor:
             finder = RuleCandidateFinder()
         self.finder = finder
         self.policy = policy or TimePriority()
-        from extraction.rules.topics import content_words, known_places
+        from extraction.rules.topics import content_words, family_values
 
         # memoised: consolidation compares each candidate with every clause of the user's
         # memories, and recomputed those clauses' words each time (a third of its CPU on LoCoMo)
         words = functools.lru_cache(maxsize=16_384)(lambda text: frozenset(content_words(text)))
         self._words = words
-        places = functools.lru_cache(maxsize=4_096)(known_places)
-        self._places = places
-        self.consolidator = Consolidator(self.policy, similar, words, places)
+        values = functools.lru_cache(maxsize=4_096)(family_values)
+        self._values = values
+        self.consolidator = Consolidator(self.policy, similar, words, values)
 
     def forget_cached(self) -> None:
         """Drop the texts this extractor keeps in memory (content words, paraphrase vectors),
         so that forgotten content does not outlive a forget in a running process."""
         self._words.cache_clear()
-        self._places.cache_clear()
+        self._values.cache_clear()
         getattr(self.consolidator.similar, "forget_all", lambda: None)()
 
     def extract(self, request: ExtractionRequest) -> Extraction:

@@ -63,7 +63,8 @@ CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳�
                        r"去世|死了|走丢|丢了|"
                        r"不.{1,4}了|没再|已经|重新|又")
 ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)
-ADDITIVE_ZH = re.compile(r"还|也|另外|又养|再养")
+ADDITIVE_ZH = re.compile(r"还(?!不错|行|好|是|没|可以|挺|算|在|要|有点)|也|另外|又养|再养")
+"""还 adds ("我还开始学书法") unless it grades or persists (还不错, 还行, 还是, 还没, 还在)."""
 
 _STOP_EN = frozenset("""
 a an the i i'm i've i'll i'd me my mine myself we we're we've our us you your he she they them their it its is am are
@@ -198,3 +199,27 @@ def known_places(text: str) -> frozenset[str]:
         if hit and is_known_place(hit[0]):
             found.add(place_key(hit[0]))
     return frozenset(found)
+
+
+_EMPLOYER_ZH = re.compile(r"在([\u4e00-\u9fffA-Za-z0-9]{2,8}?)(?:做|当|上班|工作|实习|任职|干)")
+_ORG_EN = r"((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,3})"
+_EMPLOYER_EN = re.compile(r"\b(?:work|works|working|worked|job|hired|intern(?:ing)?|employed|teach|teaches|teaching)\b"
+                          r"(?! out)[^.;]{0,30}?\b(?:at|for|by)\s+" + _ORG_EN + r"|\bjoined\s+" + _ORG_EN)
+_NOT_EMPLOYER_ZH = re.compile(r"^(?:家|家里|这里|那里|这边|那边|公司|单位|外面|本地|当地|附近)$")
+
+
+def employers(text: str) -> frozenset[str]:
+    """Who a work statement says the user works for ("在小米做测试", "joined Stripe", "work at
+    Lincoln Middle School"), lower-cased; empty when it names nobody."""
+    found = {m.group(1) for m in _EMPLOYER_ZH.finditer(text) if not _NOT_EMPLOYER_ZH.match(m.group(1))}
+    found |= {re.sub(r"^the\s+", "", m.group(1) or m.group(2), flags=re.IGNORECASE) for m in _EMPLOYER_EN.finditer(text)}
+    return frozenset(f.lower() for f in found)
+
+
+def family_values(text: str, family: str) -> frozenset[str]:
+    """The values ``text`` gives a single-valued family (domain.consolidation.VALUE_FAMILIES)."""
+    if family == "residence":
+        return known_places(text)
+    if family == "work":
+        return employers(text)
+    return frozenset()

@@ -1,5 +1,5 @@
-"""Predicate families recognised in more phrasings, and a residence that names another known
-place revising the one held, with or without a change marker. Public API, rule extractor,
+"""Predicate families recognised in more phrasings, and a residence or an employer other than the
+one held revising it, with or without a change marker. Public API, rule extractor,
 real model; the wording differs from the labelled conversations the rules were measured on."""
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ def facts_after(ms, user: str, *texts: str) -> list[str]:
     ("en-trade", ("I drive a 2012 Toyota Corolla.", "Traded the Corolla in for a used Mazda CX-5."), "Mazda",
      "drives a 2012"),
     ("zh-role", ("我在京东做产品运营。", "我现在在美团做数据分析了。"), "美团", "京东"),
+    ("zh-employer", ("我在百度做算法，加班挺多。", "我在字节做算法，待遇还不错。"), "字节", "百度"),
+    ("en-employer", ("I work at Shopify as a designer.", "I work at Figma as a designer, the team is great."),
+     "Figma", "Shopify"),
 ])
 def test_the_later_statement_revises_the_earlier_one(ms, user, texts, now, gone):
     facts = facts_after(ms, user, *texts)
