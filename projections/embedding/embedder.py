@@ -309,9 +309,9 @@ class ConvertedModel:
 
         if not qt.usable_for(self.manifest):
             return None
-        reference = qt.load_reference(self.path, self.manifest)
-        return qt.QueryEmbedder(self, qt.QueryTokenizer(reference, self.max_length), name=name, dim=dim,
-                                revision=revision)
+        return qt.QueryEmbedder(
+            self, lambda: qt.QueryTokenizer(qt.load_reference(self.path, self.manifest), self.max_length),
+            name=name, dim=dim, revision=revision)
 
 
 def _stop_spinning(model: Any) -> None:

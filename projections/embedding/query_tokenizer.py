@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -101,19 +102,31 @@ class QueryTokenizer:
 
 class QueryEmbedder:
     """``Embedder`` for search queries over a converted model's ONNX session: each text
-    segmented by ``QueryTokenizer`` and run on its own (no padding), rows L2-normalised."""
+    segmented by ``QueryTokenizer`` and run on its own (no padding), rows L2-normalised.
+    The tokenizer is loaded on the first query: a process that never searches (an ingest,
+    a worker) does not hold its 40 MB."""
 
-    def __init__(self, model: Any, tokenizer: QueryTokenizer, *, name: str, dim: int,
+    def __init__(self, model: Any, tokenizer: Callable[[], QueryTokenizer], *, name: str, dim: int,
                  revision: str | None) -> None:
         self._model = model
-        self._tokenizer = tokenizer
+        self._load = tokenizer
+        self._tokenizer: QueryTokenizer | None = None
+        self._lock = threading.Lock()
         self.name, self.dim, self.revision = name, dim, revision
+
+    @property
+    def tokenizer(self) -> QueryTokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = self._load()
+        return self._tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [texts] if isinstance(texts, str) else list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
-            out[i] = self._model.run_ids([self._tokenizer.ids(text)])[0]
+            out[i] = self._model.run_ids([self.tokenizer.ids(text)])[0]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out

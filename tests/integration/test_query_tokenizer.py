@@ -50,9 +50,9 @@ def test_query_ids_are_the_models_own_and_the_passages_differ_only_on_a_fullwidt
     texts = realistic_texts()
     assert len(texts) > 2000
     reference = USE(threads=1)._tokenizer  # noqa: SLF001 - the package's own segmentation
-    assert [t for t in texts if queries._tokenizer.ids(t) != reference.encode(t)] == []  # noqa: SLF001
+    assert [t for t in texts if queries.tokenizer.ids(t) != reference.encode(t)] == []  # noqa: SLF001
     hf = embedder._model.tokenizer  # noqa: SLF001 - the passages' tokenizer, padded per batch
-    differ = [t for t in texts if queries._tokenizer.ids(t) != hf.encode(t).ids]  # noqa: SLF001
+    differ = [t for t in texts if queries.tokenizer.ids(t) != hf.encode(t).ids]  # noqa: SLF001
     assert all("～" in t for t in differ) and len(differ) <= len(texts) // 500, differ
 
 
@@ -64,7 +64,7 @@ def test_query_vectors_equal_passage_vectors(embedder):
 
 
 def test_a_query_longer_than_the_model_takes_is_cut_as_the_passages_are(embedder):
-    tokenizer = qt.QueryTokenizer(embedder.for_queries()._tokenizer.reference, max_length=16)  # noqa: SLF001
+    tokenizer = qt.QueryTokenizer(embedder.for_queries().tokenizer.reference, max_length=16)  # noqa: SLF001
     ids = tokenizer.ids("I live in Lisbon and work as a nurse at the hospital near the river " * 3)
     assert len(ids) == 16 and ids[0] == 1 and ids[-1] == 2
 
@@ -90,7 +90,9 @@ def test_the_snapshot_is_written_once_then_reused(model_copy, monkeypatch):
     model = ConvertedModel(model_copy, _manifest(model_copy), threads=1)
     first = model.query_embedder("m", 512, None)
     snapshot = model_copy / qt.SNAPSHOT
-    assert first is not None and snapshot.is_file()
+    assert first is not None and not snapshot.exists(), "nothing is loaded before the first query"
+    first.embed(["warm"])
+    assert snapshot.is_file()
 
     def no_rebuild():
         raise AssertionError("a matching snapshot must be loaded, not rebuilt")
@@ -103,7 +105,7 @@ def test_the_snapshot_is_written_once_then_reused(model_copy, monkeypatch):
 def test_a_snapshot_of_other_weights_or_garbage_is_rebuilt(model_copy):
     manifest = _manifest(model_copy)
     (model_copy / qt.SNAPSHOT).write_bytes(b"not a pickle")
-    assert ConvertedModel(model_copy, manifest, threads=1).query_embedder("m", 512, None) is not None
+    assert ConvertedModel(model_copy, manifest, threads=1).query_embedder("m", 512, None).embed(["x"]).shape == (1, 512)
     with (model_copy / qt.SNAPSHOT).open("rb") as f:
         assert __import__("pickle").load(f)[0] == qt.snapshot_key(manifest)
     other = dict(manifest, model_sha256="0" * 64)
