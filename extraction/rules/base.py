@@ -73,10 +73,21 @@ def pref(slot: str, clause: str, span: tuple[int, int], **attrs: Any) -> Found:
 
 
 def content_of(clause: str, lang: str) -> str:
-    """The standalone third-person sentence for a clause."""
+    """The standalone third-person sentence for a clause. A clause that is a sentence whose
+    subject was left out ("Got the iPhone 15 on March 1") starts with a capitalised verb; it is
+    lower-cased after "The user"."""
     if lang == "zh":
         return "用户" + clause
+    first = clause.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower() and is_past_verb(first.lower()):
+        clause = first.lower() + clause[len(first):]
     return f"The user {clause}" + ("" if clause.endswith(".") else ".")
+
+
+def is_past_verb(word: str) -> bool:
+    from extraction.rules.fallback import PAST_EN  # the fallback imports this module
+
+    return word in PAST_EN or (word.endswith("ed") and len(word) > 4)
 
 
 Rule = Callable[[Sentence], list[Found]]

@@ -60,7 +60,7 @@ _OTHER_START_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|
 _IRREGULAR = {"haven't": "hasn't", "aren't": "isn't", "have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
               "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had",
               "could": "could", "would": "would", "shall": "shall"}
-_PAST_EN = frozenset("""
+PAST_EN = frozenset("""
 arose awoke was were bore beat became began bent bit bled blew broke bred brought built burnt bought caught
 chose clung came crept dealt dug did drew dreamt drank drove dwelt ate fell fed felt fought found fled flung
 flew forbade forgot forgave froze got gave went ground grew hung had heard hid held kept knelt knew laid led
@@ -77,7 +77,7 @@ def _en_verb(word: str) -> str:
     low = word.lower()
     if low in _IRREGULAR:
         return _IRREGULAR[low]
-    if low.endswith("ed") or low in _PAST_EN or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
+    if low.endswith("ed") or low in PAST_EN or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
                                       "began", "found", "kept", "ran", "saw", "met", "felt", "came", "lost", "won",
                                       "grew", "spent", "sent", "wrote", "drove", "ate", "drank", "just", "also",
                                       "still", "never", "always", "really", "finally", "barely", "recently", "now",

@@ -21,3 +21,15 @@ from extraction.rules.fallback import third_person_en
 ])
 def test_the_verb_agrees_with_the_user(said: str, written: str) -> None:
     assert third_person_en(said) == written
+
+
+@pytest.mark.parametrize("clause,content", [
+    ("Got the iPhone 15 on March 1, 2025", "The user got the iPhone 15 on March 1, 2025."),
+    ("Moved to Lisbon", "The user moved to Lisbon."),
+    ("Lily turned 7", "The user Lily turned 7."),  # a name: given to its relative in domain/relatives.py
+    ("lives in Oslo", "The user lives in Oslo."),
+])
+def test_a_sentence_without_its_subject_reads_as_the_users(clause: str, content: str) -> None:
+    from extraction.rules.base import content_of
+
+    assert content_of(clause, "en") == content
