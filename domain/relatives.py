@@ -100,9 +100,14 @@ def resolve(cand: Candidate, memories: Iterable[Known]) -> Candidate:
             names, whose = names_in(memory.content, relation, cand.lang), relation
         elif memory.key.startswith("pet."):
             names, whose = pet_names(memory), "宠物" if cand.lang == "zh" else "pet"
+        elif memory.key == "family.children" and memory.attributes.get("name") and cand.lang == "en":
+            noun = str(memory.attributes.get("value") or "child")
+            names, whose = pet_names(memory), {"children": "child", "kids": "child"}.get(noun, noun.rstrip("s"))
+            relation = whose  # "I have a daughter named Mia": Mia is the user's daughter
         else:
             continue
-        if not any(opens_with(cand, name) for name in names):
+        speaker = a.get("speaker")  # a named speaker's own statement ("Caroline went hiking") is theirs
+        if not any(opens_with(cand, name) for name in names if name != speaker):
             continue
         said = opening(cand)
         content = f"用户的{whose}{said}" if cand.lang == "zh" else f"The user's {whose} {said}"

@@ -30,12 +30,15 @@ def family_rules(s: Sentence) -> list[Found]:
         out.append(fact("family.spouse", f"is married; their {m.group('rel').lower()} is {m.group('name')}", m.span(),
                         value=m.group("name")))
     for m in re.finditer(rf"\b(?:I|we)(?:\s+|(?='))(?:have|'ve got|'ve|have got)\s+{_NUM}\s+(?:(?:young|little|grown-up|adult)\s+)?"
-                         r"(?P<c>kids?|children|child|sons?|daughters?|boys?|girls?)\b", t, I):
+                         r"(?P<c>kids?|children|child|sons?|daughters?|boys?|girls?)\b"
+                         r"(?:\s+(?:named|called)\s+(?P<name>(?-i:[A-Z][a-z]+(?:\s+and\s+[A-Z][a-z]+)?)))?", t, I):
         if statement_ok(s, m.start()):
             n = to_int(m.group("n")) or 1
             noun = m.group("c").lower()
             word = "a" if n == 1 else _WORDS.get(n, str(n))
-            out.append(fact("family.children", f"has {word} {noun}", m.span(), value=noun, count=n))
+            named = f" named {m.group('name')}" if m.group("name") else ""
+            out.append(fact("family.children", f"has {word} {noun}{named}", m.span(), value=noun, count=n,
+                            name=m.group("name")))
     for m in re.finditer(r"\bmy\s+(?P<c>son|daughter|kid)\s+(?:is|just turned)\s+(?P<age>\d{1,2})(?:\s+years?\s+old)?\b", t, I):
         out.append(fact("family.children", f"has a {m.group('age')}-year-old {m.group('c').lower()}", m.span(),
                         value=m.group("c").lower()))

@@ -68,3 +68,21 @@ def test_a_name_glued_to_the_user_is_the_relatives_event(ms):
     facts = current(ms, "lily")
     assert not any(c.startswith("The user Lily") for _, _, c in facts), facts
     assert any("The user's daughter Lily turned 7" in c for _, _, c in facts), facts
+
+
+def test_a_child_named_when_counted_is_known_by_that_name(ms):
+    say(ms, "mia", "I have a daughter named Mia.", "Mia is in college now.")
+    contents = [c for _, _, c in current(ms, "mia")]
+    assert "The user has a daughter named Mia." in contents, contents
+    assert "The user's daughter Mia is in college now." in contents, contents
+
+
+def test_a_named_speakers_own_statement_is_not_taken_for_the_relative_of_that_name(ms):
+    """One conversation, two named speakers (LoCoMo's shape): Melanie's friend Caroline speaks too."""
+    ms.add([{"role": "user", "name": "Melanie", "content": "My friend Caroline lives in Boston.",
+             "chat_time": "2024-05-01T10:00:00+00:00"},
+            {"role": "user", "name": "Caroline", "content": "I just started painting watercolors now.",
+             "chat_time": "2024-05-01T10:01:00+00:00"}], user_id="duo")
+    contents = [c for _, _, c in current(ms, "duo")]
+    assert any(c.startswith("Caroline") and "painting" in c for c in contents), contents
+    assert not any("friend Caroline" in c and "painting" in c for c in contents), contents
