@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 _FASTEMBED_NAME = "memstream/use-multilingual-v3"  # our registration in fastembed's custom registry
 _register_lock = threading.Lock()
-_part_lock = threading.RLock()  # a model's parts built on first use (its tokenizer, its query side)
+_part_lock = threading.Lock()  # a converted model's tokenizers, built on first use
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -103,7 +103,6 @@ class FastEmbedEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
-        self._length_tokenizer: Any = None  # unpadded twin of the model's tokenizer, for sorting
         self._queries: Any = None  # for_queries()
         t0 = time.perf_counter()
         if model == DEFAULT_MODEL or Path(model).is_dir():
@@ -118,7 +117,6 @@ class FastEmbedEmbedder:
             self.dim: int = int(manifest["dim"])
             self.model_path: Path | None = path
             self.revision: str | None = manifest.get("model_sha256", "")[:12] or None
-            self._length_tokenizer_file = path / "tokenizer.json"  # loaded when first needed
         else:
             self._model = self._load_hub_model(model, threads, cache_dir or (
                 Path(model_dir or default_model_dir()).parent / "fastembed_cache"))
@@ -176,16 +174,8 @@ class FastEmbedEmbedder:
                 f"The offline default {DEFAULT_MODEL!r} needs no download.") from exc
 
     def _token_counts(self, texts: list[str]) -> list[int]:
-        if self._length_tokenizer is None and getattr(self, "_length_tokenizer_file", None):
-            with _register_lock:  # built on the first batch to sort (0.4 s): a lone query needs none
-                if self._length_tokenizer is None:
-                    from tokenizers import Tokenizer
-
-                    tokenizer = Tokenizer.from_file(str(self._length_tokenizer_file))
-                    tokenizer.no_padding()
-                    self._length_tokenizer = tokenizer
-        if self._length_tokenizer is not None:
-            return [len(e) for e in self._length_tokenizer.encode_batch(texts)]
+        if isinstance(self._model, ConvertedModel):  # the model's own tokenizer: its mask is the unpadded length
+            return [sum(e.attention_mask) for e in self._model.tokenizer.encode_batch(texts)]
         return [len(t.encode("utf-8")) // 3 + 2 for t in texts]  # ~tokens for zh and en alike
 
     def _batches(self, texts: list[str]) -> list[list[int]]:
@@ -218,13 +208,12 @@ class FastEmbedEmbedder:
 
     def for_queries(self) -> Any:
         """What search embeds queries with: a converted model's ``QueryEmbedder`` (same vectors,
-        a fraction of the start-up), built once; otherwise this embedder itself."""
+        a fraction of the start-up; it loads nothing until the first query); otherwise this
+        embedder itself."""
         if self._queries is None:
-            with _part_lock:
-                if self._queries is None:
-                    made = self._model.query_embedder(self.name, self.dim, self.revision) \
-                        if isinstance(self._model, ConvertedModel) else None
-                    self._queries = made or self
+            made = self._model.query_embedder(self.name, self.dim, self.revision) \
+                if isinstance(self._model, ConvertedModel) else None
+            self._queries = made or self
         return self._queries
 
     def __repr__(self) -> str:
@@ -252,7 +241,7 @@ class ConvertedModel:
         self.config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
         self.max_length = min(int(v) for v in (self.config.get("model_max_length"), self.config.get("max_length"))
                               if v)
-        self._tokenizer: Any = None  # built on the first passage batch: a query needs none (query_tokenizer.py)
+        self._parts: dict[str, Any] = {}  # the tokenizers, each built on first use (see ``_part``)
         options = ort.SessionOptions()  # fastembed's (common/onnx_model.py), plus no spinning
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = options.inter_op_num_threads = threads
@@ -263,13 +252,28 @@ class ConvertedModel:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.output = manifest.get("output_name", convert_use.OUTPUT_NAME)
 
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        """A part built once, on first use, by whichever thread needs it first."""
+        part = self._parts.get(name)
+        if part is None:
+            with _part_lock:
+                part = self._parts.get(name)
+                if part is None:
+                    part = self._parts[name] = build()
+        return part
+
     @property
     def tokenizer(self) -> Any:
-        if self._tokenizer is None:
-            with _part_lock:
-                if self._tokenizer is None:
-                    self._tokenizer = self._load_tokenizer()
-        return self._tokenizer
+        """The passages' HF tokenizer (0.3-0.45 s and 134 MB to build): a query needs none."""
+        return self._part("passages", self._load_tokenizer)
+
+    @property
+    def query_tokenizer(self) -> Any:
+        """The queries' tokenizer (``query_tokenizer.QueryTokenizer``, ~0.15 s and 40 MB)."""
+        from projections.embedding import query_tokenizer as qt
+
+        return self._part("queries", lambda: qt.QueryTokenizer(qt.load_reference(self.path, self.manifest),
+                                                                self.max_length))
 
     def _load_tokenizer(self) -> Any:
         from tokenizers import Tokenizer
@@ -309,9 +313,7 @@ class ConvertedModel:
 
         if not qt.usable_for(self.manifest):
             return None
-        return qt.QueryEmbedder(
-            self, lambda: qt.QueryTokenizer(qt.load_reference(self.path, self.manifest), self.max_length),
-            name=name, dim=dim, revision=revision)
+        return qt.QueryEmbedder(self, name=name, dim=dim, revision=revision)
 
 
 def _stop_spinning(model: Any) -> None:

