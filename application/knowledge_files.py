@@ -27,21 +27,23 @@ def is_document_file(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
 
 
+def _visible_files(root: Path) -> list[Path]:
+    """The files under a directory, recursively, hidden ones and those in hidden directories
+    skipped; sorted, so the order is the same on every run."""
+    return sorted(p for p in root.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def document_paths(root: Path) -> list[Path]:
-    """The document files under ``root`` (a directory, recursively, hidden ones skipped), or
-    ``root`` itself; sorted, so the order is the same on every run."""
+    """The document files under ``root`` (a directory), or ``root`` itself."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_document_file(p)
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return [p for p in _visible_files(root) if is_document_file(p)]
 
 
 def other_files(root: Path) -> list[Path]:
     """The visible files under a directory that are not documents (reported as skipped)."""
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*") if p.is_file() and not is_document_file(p)
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return [p for p in _visible_files(root) if not is_document_file(p)] if root.is_dir() else []
 
 
 def read_documents(root: Path, kb_id: str, user_id: str | None = None

@@ -194,9 +194,10 @@ def _print_report(report: dict[str, Any], documents: bool = False, bad: str = "l
         names = ", ".join(report["skipped"][:5]) + (" …" if len(report["skipped"]) > 5 else "")
         print(f"  skipped {len(report['skipped'])} files that are not .md, .markdown or .txt: {names}",
               file=sys.stderr)
-    for bad in report["rejected"]:
-        where = f"line {bad['line']}" if isinstance(bad["line"], int) else bad["line"]  # a document file's name
-        print(f"  {where}: {bad['reason']}", file=sys.stderr)
+    for rejection in report["rejected"]:
+        line = rejection["line"]
+        where = f"line {line}" if isinstance(line, int) else line  # a document file's name
+        print(f"  {where}: {rejection['reason']}", file=sys.stderr)
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:

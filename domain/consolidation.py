@@ -26,9 +26,9 @@ PARAPHRASE_KINDS = (MemoryKind.FACT.value, MemoryKind.PREFERENCE.value)
 Similar = Callable[[str, list[str]], "int | None"]
 """(text, pool) -> index of the pool entry that says the same thing, or None."""
 Words = Callable[[str], "set[str]"]
+"""text -> its object words (stop words removed), to tell whether two statements share a topic."""
 Values = Callable[[str, str], "frozenset[str]"]
 """(text, family) -> the values the text gives that family."""
-"""text -> its object words (stop words removed), to tell whether two statements share a topic."""
 WORK_KEY = "work"
 GROUPS = (PROFILE_KEY, WORK_KEY)
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""

@@ -59,8 +59,9 @@ _GLUED = {"en": re.compile(r"^The user (?=[A-Z])"), "zh": re.compile(r"^用户")
 turned 7", 用户豆豆老死了)."""
 
 
-def pet_names(memory: Known) -> list[str]:
-    """A pet memory's names: the one its rule recorded, or the one its text gives."""
+def given_names(memory: Known) -> list[str]:
+    """The names a pet's or a child's memory gives: those its rule recorded, or "named X" /
+    名叫X的 in its text."""
     if memory.attributes.get("name"):
         return re.split(r"\s+and\s+|、|和", str(memory.attributes["name"]))
     pattern = _PET_NAME_ZH if str(memory.attributes.get("lang")) == "zh" else _PET_NAME_EN
@@ -82,16 +83,17 @@ def opens_with(cand: Candidate, name: str) -> bool:
 def resolve(cand: Candidate, memories: Iterable[Known]) -> Candidate:
     """``cand`` about the relative or pet whose name it opens with, or ``cand`` unchanged.
 
-    A third-person statement with a change marker ("now", 现在, "passed away", 送给 …, as the
-    Fine stage marks them) and no subject of its own revises that relative's or pet's memory.
-    Without a marker only its wording and subject are put right: "The user Lily turned 7" is
-    the user's daughter's event, kept apart from the user's own."""
+    A statement with a change marker ("now", 现在, "passed away", 送给 …, as the Fine stage marks
+    them) revises that relative's or pet's memory. Without a marker only its wording and subject
+    are put right: "The user Lily turned 7" is the user's daughter's event, kept apart from the
+    user's own. A named speaker's own statement ("Caroline went hiking") stays theirs."""
     a = cand.attributes
     if a.get("subject", "user") != "user":
         return cand
     marked = bool(a.get("fallback") and a.get("change") and not a.get("weak_change"))
     if cand.lang == "en" and not cand.content[:1].isupper():
         return cand  # an English name is capitalised
+    speaker = a.get("speaker")
     for memory in memories:
         if memory.archived or str(memory.attributes.get("lang", cand.lang)) != cand.lang:
             continue
@@ -99,14 +101,13 @@ def resolve(cand: Candidate, memories: Iterable[Known]) -> Candidate:
         if relation != "user":
             names, whose = names_in(memory.content, relation, cand.lang), relation
         elif memory.key.startswith("pet."):
-            names, whose = pet_names(memory), "宠物" if cand.lang == "zh" else "pet"
+            names, whose = given_names(memory), "宠物" if cand.lang == "zh" else "pet"
         elif memory.key == "family.children" and memory.attributes.get("name") and cand.lang == "en":
             noun = str(memory.attributes.get("value") or "child")
-            names, whose = pet_names(memory), {"children": "child", "kids": "child"}.get(noun, noun.rstrip("s"))
+            names, whose = given_names(memory), {"children": "child", "kids": "child"}.get(noun, noun.rstrip("s"))
             relation = whose  # "I have a daughter named Mia": Mia is the user's daughter
         else:
             continue
-        speaker = a.get("speaker")  # a named speaker's own statement ("Caroline went hiking") is theirs
         if not any(opens_with(cand, name) for name in names if name != speaker):
             continue
         said = opening(cand)

@@ -110,12 +110,10 @@ def forget_cached(extractor: object) -> None:
 class LazyExtractor:
     """The Fine stage's extractor, built on its first use: the rule extractor compiles its
     patterns in about 0.5 s, and read commands (``memories``, ``search``) never extract.
-    Its configuration is checked at once (``check_extractor_settings``). Its paraphrase
-    matching uses ``embedder`` (itself built only when a match needs it)."""
+    ``build_runtime`` checks its configuration at start-up (``check_extractor_settings``).
+    Its paraphrase matching uses ``embedder`` (itself built only when a match needs it)."""
 
     def __init__(self, settings: Settings, embedder: Lazy[Embedder]) -> None:
-        check_extractor_settings(settings)
-
         def build() -> Extractor:
             from application.similarity import EmbeddingSimilarity  # numpy: not for reads of the timeline
 

@@ -84,10 +84,21 @@ def content_of(clause: str, lang: str) -> str:
     return f"The user {clause}" + ("" if clause.endswith(".") else ".")
 
 
-def is_past_verb(word: str) -> bool:
-    from extraction.rules.fallback import PAST_EN  # the fallback imports this module
+PAST_EN = frozenset("""
+arose awoke was were bore beat became began bent bit bled blew broke bred brought built burnt bought caught
+chose clung came crept dealt dug did drew dreamt drank drove dwelt ate fell fed felt fought found fled flung
+flew forbade forgot forgave froze got gave went ground grew hung had heard hid held kept knelt knew laid led
+leapt learnt left lent lay lit lost made meant met paid rode rang rose ran said saw sought sold sent shook shone
+shot showed shrank sang sank sat slept slid spoke sped spent spun spat sprang stood stole stuck stung stank
+struck swore swept swam swung took taught tore told thought threw understood woke wore wove wept won wound wrote
+""".split())
+"""Irregular past forms: a past verb takes no -s after "the user" ("the user did", not "dids"). Forms
+that are also the present (read, put, cut, set …) are left out: "the user reads a lot"."""
 
-    return word in PAST_EN or (word.endswith("ed") and len(word) > 4)
+
+def is_past_verb(word: str) -> bool:
+    """A lower-cased past form: irregular (``PAST_EN``) or -ed ("moved", "used"; not "red", "need")."""
+    return word in PAST_EN or (word.endswith("ed") and not word.endswith("eed") and len(word) > 3)
 
 
 Rule = Callable[[Sentence], list[Found]]

@@ -13,7 +13,7 @@ it clearly shares a topic with (``revise_only``), never create one.
 from __future__ import annotations
 
 from extraction.rules import pattern_cache as re
-from extraction.rules.base import Found, Sentence, hedged, negated
+from extraction.rules.base import Found, Sentence, hedged, is_past_verb, negated
 from extraction.rules.filler import is_filler
 from extraction.rules.lexicon import slugify
 from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, content_words, family_of, has_change, is_additive, weak_change_only
@@ -60,16 +60,6 @@ _OTHER_START_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|
 _IRREGULAR = {"haven't": "hasn't", "aren't": "isn't", "have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "was": "was", "can": "can",
               "will": "will", "must": "must", "may": "may", "might": "might", "should": "should", "had": "had",
               "could": "could", "would": "would", "shall": "shall"}
-PAST_EN = frozenset("""
-arose awoke was were bore beat became began bent bit bled blew broke bred brought built burnt bought caught
-chose clung came crept dealt dug did drew dreamt drank drove dwelt ate fell fed felt fought found fled flung
-flew forbade forgot forgave froze got gave went ground grew hung had heard hid held kept knelt knew laid led
-leapt learnt left lent lay lit lost made meant met paid rode rang rose ran said saw sought sold sent shook shone
-shot showed shrank sang sank sat slept slid spoke sped spent spun spat sprang stood stole stuck stung stank
-struck swore swept swam swung took taught tore told thought threw understood woke wore wove wept won wound wrote
-""".split())
-"""Irregular past forms: a past verb takes no -s after "the user" ("the user did", not "dids"). Forms
-that are also the present (read, put, cut, set …) are left out: "the user reads a lot"."""
 MIN_ZH, MIN_EN = 5, 3
 
 
@@ -77,11 +67,9 @@ def _en_verb(word: str) -> str:
     low = word.lower()
     if low in _IRREGULAR:
         return _IRREGULAR[low]
-    if low.endswith("ed") or low in PAST_EN or low in {"went", "took", "got", "left", "quit", "sold", "bought", "gave", "made", "became",
-                                      "began", "found", "kept", "ran", "saw", "met", "felt", "came", "lost", "won",
-                                      "grew", "spent", "sent", "wrote", "drove", "ate", "drank", "just", "also",
-                                      "still", "never", "always", "really", "finally", "barely", "recently", "now",
-                                      "currently", "usually", "often", "only", "already", "don't", "didn't", "can't"}:
+    if is_past_verb(low) or low in {"quit", "just", "also", "still", "never", "always", "really", "finally", "barely",
+                                    "recently", "now", "currently", "usually", "often", "only", "already", "don't",
+                                    "didn't", "can't"}:
         return {"don't": "doesn't"}.get(low, word)
     if re.search(r"(?:s|sh|ch|x|z|o)$", low):
         return word + "es"

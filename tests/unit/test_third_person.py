@@ -18,6 +18,8 @@ from extraction.rules.fallback import third_person_en
     ("I watch films", "the user watches films"),
     ("I study law", "the user studies law"),
     ("I moved to Oslo", "the user moved to Oslo"),
+    ("I used to run", "the user used to run"),
+    ("I need a new car", "the user needs a new car"),
 ])
 def test_the_verb_agrees_with_the_user(said: str, written: str) -> None:
     assert third_person_en(said) == written
