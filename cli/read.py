@@ -117,6 +117,8 @@ def _moment(value: str | None, flag: str) -> datetime | None:
 def search(args: argparse.Namespace, settings: Settings) -> int:
     if args.top_k < 1 or args.top_k > 1000:
         raise CommandError("--top-k must be between 1 and 1000")
+    if args.query is not None and not args.query.strip():
+        raise CommandError("QUERY is empty: give the words to search for")
     if bool(args.query) == bool(args.queries):
         raise CommandError("give either a QUERY or --queries FILE")
     filters: dict[str, Any] = dict(kinds=args.kind, keys=args.key, tags=args.tag,

@@ -72,6 +72,12 @@ def test_a_missing_data_dir(tmp_path, args):
     assert not (tmp_path / "typo").exists()
 
 
+def test_a_blank_query_is_a_clear_error(tmp_path, model_dir):
+    data = tmp_path / "data"
+    assert run("ingest", str(EXAMPLES / "conversations.jsonl"), data_dir=data).returncode in (0, 2)
+    one_line_error(run("search", "--user", "alice", "   ", data_dir=data), 1, "QUERY is empty")
+
+
 def test_a_foreign_data_dir(tmp_path):
     foreign = tmp_path / "home"
     foreign.mkdir()

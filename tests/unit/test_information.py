@@ -34,7 +34,7 @@ NO_INFORMATION = [
     "改天聊～",
     # reactions, a verb form of a filler word, sign-offs in other words
     "thanks a lot, that helps", "hahaha that's funny", "catch you later", "Interesting!", "That's hilarious",
-    "exactly", "totally", "回头聊", "有意思", "哈哈好笑", "真的吗？",
+    "exactly", "totally", "回头聊", "有意思", "哈哈好笑", "真的吗？", "晚安～ 明天见", "好的，待会见",
     # a bare persona line: it describes the assistant, not the user
     "You are a helpful assistant.", "You're a friendly AI assistant!", "你是一个乐于助人的助手", "你是一名专业的旅行助手。",
 ]
@@ -51,7 +51,7 @@ INFORMATION = [
     "I have a new job", "I think I'll move to Berlin", "I'm an assistant professor", "My room is 233", "I'm 88",
     "我建议去北京", "我有一个建议：周末去爬山", "I got new tips from my coach about running",
     "Merry christmas, I'm in Paris", "我是助手",
-    "funny story: I moved to Oslo", "I find chess interesting", "我觉得编程很有意思", "it helps my back pain",
+    "我明天见客户", "funny story: I moved to Oslo", "I find chess interesting", "我觉得编程很有意思", "it helps my back pain",
 ]
 
 
