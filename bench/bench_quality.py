@@ -18,7 +18,7 @@ split, each conversation its own user, each step one envelope. Then per split an
 
 LoCoMo R@5/10/25 is read from ``bench/results/locomo.json`` (not re-run here).
 
-    python -m bench.bench_quality [--split dev|dev2|heldout|heldout2|heldout3|heldout4] [--show-failures] [--out bench/results/quality.json]
+    python -m bench.bench_quality [--split dev|dev2|dev3|heldout|heldout2|heldout3|heldout4] [--show-failures] [--out bench/results/quality.json]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "quality"
 RESULTS = ROOT / "bench" / "results"
-SPLITS = ("dev", "dev2", "heldout", "heldout2", "heldout3", "heldout4")
+SPLITS = ("dev", "dev2", "dev3", "heldout", "heldout2", "heldout3", "heldout4")
 TOP_K = 5
 
 

@@ -29,6 +29,13 @@ Words = Callable[[str], "set[str]"]
 """text -> its object words (stop words removed), to tell whether two statements share a topic."""
 Values = Callable[[str, str], "frozenset[str]"]
 """(text, family) -> the values the text gives that family."""
+Categories = Callable[[str], "dict[str, frozenset[str]]"]
+"""text -> the object categories it names (a sport, an instrument, a phone), each with the
+objects of that category it names ("iphone 15"); none for a category named only by its own word."""
+POSSESSION = "possession."
+MEDIA = "media."
+"""Key prefixes: what the user owns, and a shared image or file (its caption names objects the
+user neither owns nor does)."""
 WORK_KEY = "work"
 GROUPS = (PROFILE_KEY, WORK_KEY)
 """Candidate groups whose slots live together in one memory, rendered from the current slots."""
@@ -206,17 +213,46 @@ _UNPLACED: Any = object()
 """``_apply``'s answer for a candidate that became no memory and revised none."""
 
 
+def _same_voice(w: _Working, attributes: dict) -> bool:
+    """Whether a memory and a candidate speak of the same subject, by the same named speaker
+    when both name one: a relative's facts, or another speaker's, are not the user's."""
+    if w.attributes.get("subject", "user") != attributes.get("subject", "user"):
+        return False
+    mine, theirs = attributes.get("speaker"), w.attributes.get("speaker")
+    return None in (mine, theirs) or mine == theirs
+
+
+def _tokens(objects: frozenset[str]) -> set[str]:
+    out: set[str] = set()
+    for phrase in objects:
+        out.update(t for t in phrase.split() if not t.isdigit())
+        han = re.sub(r"[^\u4e00-\u9fff]", "", phrase)
+        out.update(han[i:i + 2] for i in range(len(han) - 1))
+    return out
+
+
+def other_objects(new: frozenset[str], held: frozenset[str]) -> bool:
+    """Two statements name different objects of a category: both name one, and they share no
+    word (Pixel 6 / iPhone 15) nor, in Chinese, two characters (卡罗拉 / 比亚迪汉)."""
+    return bool(new) and bool(held) and not _tokens(new) & _tokens(held)
+
+
 class Consolidator:
     """Applies candidates in order to a working copy of the user's memories."""
 
     def __init__(self, policy: GovernancePolicy, similar: Similar | None = None, words: Words | None = None,
-                 values: Values | None = None) -> None:
+                 values: Values | None = None, categories: Categories | None = None,
+                 single_valued: frozenset[str] = frozenset()) -> None:
         self.policy = policy
         self.similar = similar
         self.words = words
         self.values = values
         """The values a text gives a family (the known places of a residence, the employer of a
         job); ``VALUE_FAMILIES``."""
+        self.categories = categories
+        self.single_valued = single_valued
+        """Categories a person has one of at a time (a phone, a car): another object of one
+        revises the memory that holds the old one, change marker or not."""
 
     def decide(
         self,
@@ -300,6 +336,9 @@ class Consolidator:
         topical = self._topic_of(cand, working)
         if topical[0] is not None:
             return topical
+        categorical = self._category_of(cand, working)
+        if categorical[0] is not None:
+            return categorical
         if cand.group in GROUPS:
             for w in working.holding(cand.group):
                 if w.key == cand.group and w.kind == MemoryKind.FACT.value:
@@ -321,16 +360,13 @@ class Consolidator:
         values = self.values(cand.content, family) if self.values and family in VALUE_FAMILIES else frozenset()
         if not (change or polarity_slot or a.get("revise_only") or values):
             return None, None
-        subject = a.get("subject", "user")
         mine = self.words(cand.content) | set(a.get("topic") or ())
         if a.get("replaced"):  # "从云南改成贵州", "Banff instead of Whistler": the old value names the topic
             mine = mine | self.words(str(a["replaced"]))
         family_slots = tuple(a.get("family_slots") or ())
         best: tuple[float, _Working | None, str | None] = (0.0, None, None)
         for w in self._topic_pool(working, mine, family_slots if (change or values) and not additive else ()):
-            if w.kind not in PARAPHRASE_KINDS or w.attributes.get("subject", "user") != subject \
-                    or None not in (w.attributes.get("speaker"), a.get("speaker")) \
-                    and w.attributes.get("speaker") != a.get("speaker"):
+            if w.kind not in PARAPHRASE_KINDS or not _same_voice(w, a):
                 continue  # another person's statement (a relative, or another named speaker)
             for slot, clause in (w.slots or {w.key: w.content}).items():
                 if slot in w.batch_slots:
@@ -349,6 +385,41 @@ class Consolidator:
                     score = 2.0 + len(shared)  # "我在大理买了个小院子，平时就住那儿" after 住在昆明
                 else:
                     continue
+                if score > best[0]:
+                    best = (score, w, slot)
+        return best[1], best[2]
+
+    def _category_of(self, cand: Candidate, working: _Memories) -> tuple[_Working | None, str | None]:
+        """A memory about another object of the same category, when no word is shared.
+
+        "these days I'm mostly into trail running" after "I go bouldering" (a sport, with a
+        change marker), 现在改弹尤克里里了 after 自学吉他 (an instrument), "Got the iPhone 15"
+        after "my phone's a Pixel 6" (a phone: one at a time, so no marker is needed). An
+        additive statement ("I also took up tennis") or a narrating marker alone ("since",
+        "started") keeps both."""
+        a = cand.attributes
+        if self.categories is None or cand.kind not in PARAPHRASE_KINDS or cand.group in GROUPS \
+                or a.get("additive"):
+            return None, None
+        change = bool(a.get("change")) and not a.get("weak_change")
+        owned = (a.get("family") == "possession" or cand.slot.startswith(POSSESSION)) and not a.get("revise_only")
+        mine = self.categories(cand.content)
+        if not change:
+            mine = {c: objects for c, objects in mine.items() if c in self.single_valued and objects and owned}
+        if not mine:
+            return None, None
+        best: tuple[int, _Working | None, str | None] = (0, None, None)
+        for w in working:
+            if w.archived or w.kind not in PARAPHRASE_KINDS or w.key in GROUPS or w.key.startswith(MEDIA) \
+                    or not _same_voice(w, a):
+                continue
+            for slot, clause in (w.slots or {w.key: w.content}).items():
+                if slot in w.batch_slots:
+                    continue
+                held = self.categories(clause)
+                replaces = owned and slot.startswith(POSSESSION)  # one phone replaces another phone
+                score = max((2 if replaces and c in self.single_valued and other_objects(objects, held[c])
+                             else int(change) for c, objects in mine.items() if c in held), default=0)
                 if score > best[0]:
                     best = (score, w, slot)
         return best[1], best[2]

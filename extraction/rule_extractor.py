@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from domain.information import content_tokens
-from domain.consolidation import GROUPS, PARAPHRASE_KINDS, Consolidator, Similar
+from domain.consolidation import GROUPS, PARAPHRASE_KINDS, Categories, Consolidator, Similar
 from domain.extraction import Candidate, CandidateFinder, Extraction, ExtractionRequest
 from domain.governance import GovernancePolicy, TimePriority
 from domain.skill import decide_skills
@@ -67,6 +67,7 @@ class RuleBasedExtractor:
         finder: CandidateFinder | None = None,
         policy: GovernancePolicy | None = None,
         similar: Similar | None = None,
+        categories: Categories | None = None,
     ) -> None:
         if finder is None:
             from extraction.rules import RuleCandidateFinder
@@ -82,7 +83,12 @@ class RuleBasedExtractor:
         self._words = words
         values = functools.lru_cache(maxsize=4_096)(family_values)
         self._values = values
-        self.consolidator = Consolidator(self.policy, similar, words, values)
+        from extraction.rules.categories import SINGLE_VALUED
+
+        # memoised per text: a qualifying candidate is compared with every clause of the user
+        self._categories = functools.lru_cache(maxsize=16_384)(categories) if categories else None
+        self._categorise = categories
+        self.consolidator = Consolidator(self.policy, similar, words, values, self._categories, SINGLE_VALUED)
 
     def forget_cached(self) -> None:
         """Drop the texts this extractor keeps in memory (content words, paraphrase vectors),
@@ -90,6 +96,9 @@ class RuleBasedExtractor:
         self._words.cache_clear()
         self._values.cache_clear()
         getattr(self.consolidator.similar, "forget_all", lambda: None)()
+        if self._categories is not None:
+            self._categories.cache_clear()
+            getattr(self._categorise, "forget_all", lambda: None)()
 
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)

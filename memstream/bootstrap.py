@@ -28,7 +28,7 @@ from projections.timeline_view import TimelineView
 
 if TYPE_CHECKING:
     from application.service import MemoryService
-    from domain.consolidation import Similar
+    from domain.consolidation import Categories, Similar
     from domain.review import MemoryReviewer
     from projections.catch_up import Projector
     from projections.read_side import ReadSide
@@ -82,10 +82,11 @@ def check_extractor_settings(settings: Settings):  # -> GovernancePolicy
     return policy
 
 
-def build_extractor(settings: Settings, similar: Similar | None = None) -> Extractor:
+def build_extractor(settings: Settings, similar: Similar | None = None,
+                    categories: Categories | None = None) -> Extractor:
     from extraction.rule_extractor import RuleBasedExtractor
 
-    rules = RuleBasedExtractor(policy=check_extractor_settings(settings), similar=similar)
+    rules = RuleBasedExtractor(policy=check_extractor_settings(settings), similar=similar, categories=categories)
     choice = settings.extractor
     if choice == "rules" or (choice == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
         return rules
@@ -116,8 +117,10 @@ class LazyExtractor:
     def __init__(self, settings: Settings, embedder: Lazy[Embedder]) -> None:
         def build() -> Extractor:
             from application.similarity import EmbeddingSimilarity  # numpy: not for reads of the timeline
+            from extraction.rules.categories import ObjectCategories
 
-            return build_extractor(settings, EmbeddingSimilarity(embedder))
+            return build_extractor(settings, EmbeddingSimilarity(embedder),
+                                   ObjectCategories(lambda texts: embedder().embed(list(texts))))
 
         self._part: Lazy[Extractor] = Lazy(build)
 

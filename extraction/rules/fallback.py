@@ -157,6 +157,17 @@ def _family_negated(core: str, lang: str, family: str) -> bool:
     return False
 
 
+_ELIDED_EN = re.compile(r"(?:been|just|finally|recently|currently|still|also)\s+\w+", re.IGNORECASE)
+
+
+def elided_subject(core: str) -> bool:
+    """A chat statement that drops its "I": it opens on a past verb or participle ("Sold my
+    cello", "Been doing watercolour painting", "Finally signed a lease"). Said by the user, it
+    is about the user."""
+    first = core.split(maxsplit=1)[0].lower().strip(",") if core.split() else ""
+    return is_past_verb(first) or bool(_ELIDED_EN.match(core))
+
+
 def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Found | None:
     """The third-person fact for sentence ``s``, or None when it should stay an episode."""
     raw = s.text.strip()
@@ -183,7 +194,7 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
         if len(core.split()) < MIN_EN or _QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):
             return None
         rel = _REL_EN.match(core)
-        first_person = bool(_SELF_EN.search(core))
+        first_person = bool(_SELF_EN.search(core)) or elided_subject(core)
         other_start = bool(_OTHER_START_EN.match(core))
     subject = None
     if rel:
