@@ -23,7 +23,7 @@ from extraction.rules.dates import find_dates
 from extraction.rules.filler import assistant_says_nothing_about_user, is_filler, residual_fragments
 from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
-from extraction.rules.sentences import split_sentences
+from extraction.rules.sentences import detach_questions, split_sentences
 from extraction.rules.fallback import fallback, named, speaker_name
 from extraction.rules.annotate import annotate, group_of
 
@@ -88,7 +88,7 @@ class RuleCandidateFinder:
         text = normalise(m.text)[:MAX_CHARS]
         lang = lang_of(text)
         a = _Analysis(index, m, lang)
-        for start, end in split_sentences(text, lang):
+        for start, end in detach_questions(text, split_sentences(text, lang), lang):
             s_lang = sentence_lang(text[start:end])
             s = Sentence(text[start:end], start, s_lang, m.chat_time, find_dates(text[start:end], m.chat_time, s_lang))
             fs = run_rules(ZH_RULES if s_lang == "zh" else EN_RULES, s)

@@ -59,3 +59,42 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
         if text[a:b].strip():
             out.append((a, b))
     return out
+
+
+_CLAUSE_BREAK = re.compile(r"[，,]\s*")
+_ASKS_ZH = re.compile(r"[吗呢么][～~]?[？?]?$|什么|怎么|哪|啥|多少|几[点个岁天种]|是不是|有没有|好不好|行不行|要不要|能不能|可不可以")
+
+
+_ASKS_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
+                      r"should|shall|may|any|anyone|have|has|am)\b", re.IGNORECASE)
+
+
+def _asks(clause: str, lang: str) -> bool:
+    clause = clause.strip()
+    if lang != "zh" and _ASKS_EN.match(clause):
+        return True
+    if clause.endswith(("?", "？")):
+        return True
+    return lang == "zh" and bool(_ASKS_ZH.search(clause.rstrip("。！!~～ ")))
+
+
+def detach_questions(text: str, spans: list[tuple[int, int]], lang: str) -> list[tuple[int, int]]:
+    """Split a statement from the question it runs into: "my pixel 7 battery barely makes it to
+    lunch, worth replacing it?", 我现在住成都，胃有点扛不住了，有啥养胃的办法吗.
+
+    Why: chat users state a fact and ask about it in one comma-joined sentence. Whole, the
+    sentence is a question and every rule and the fallback skip it, so the fact is lost. The
+    final clause, when it asks, becomes a sentence of its own; what comes before stays a
+    statement (a hedge or a hypothetical in it is still caught by the rules)."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        sentence = text[a:b]
+        breaks = list(_CLAUSE_BREAK.finditer(sentence))
+        if breaks and _asks(sentence[breaks[-1].end():], lang):
+            last = breaks[-1]
+            head = sentence[:last.start()].strip()
+            if (len(head.split()) >= 3 or lang == "zh" and len(head) >= 4) and not _asks(head, lang):
+                out.extend([(a, a + last.start()), (a + last.end(), b)])
+                continue
+        out.append((a, b))
+    return out

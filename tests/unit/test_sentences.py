@@ -1,0 +1,20 @@
+"""Statements and the questions chat users run them into (``extraction/rules/sentences.py``)."""
+
+from extraction.rules.sentences import detach_questions, split_sentences
+
+
+def test_a_statement_running_into_a_question_is_split_from_it():
+    text = "my pixel 7 battery barely makes it to lunch, worth getting it replaced?"
+    spans = detach_questions(text, split_sentences(text, "en"), "en")
+    assert [text[a:b] for a, b in spans] == ["my pixel 7 battery barely makes it to lunch",
+                                             "worth getting it replaced?"]
+    zh = "我现在住成都，天天吃火锅，胃有点扛不住了，有啥养胃的办法吗"
+    assert [zh[a:b] for a, b in detach_questions(zh, split_sentences(zh, "zh"), "zh")] == [
+        "我现在住成都，天天吃火锅，胃有点扛不住了", "有啥养胃的办法吗"]
+
+
+def test_a_question_alone_or_a_statement_alone_stays_whole():
+    for text, lang in (("what should I cook tonight, something quick?", "en"), ("我住成都，天天吃火锅。", "zh"),
+                       ("is it far?", "en"), ("好，谢谢吗", "zh")):
+        spans = split_sentences(text, lang)
+        assert detach_questions(text, spans, lang) == spans, text
