@@ -6,7 +6,7 @@ from __future__ import annotations
 from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
 from extraction.rules.base import (Found, Sentence, clause_end, en_third_person, fact, hedged, is_question_clause,
-                                   subject_is_user)
+                                   negated, subject_is_user)
 from extraction.rules.dates import DateMention
 from extraction.rules.places import en_place_at, is_known_place, place_key
 
@@ -56,8 +56,8 @@ def travel_rules(s: Sentence) -> list[Found]:
             continue  # "heading to Starbucks" is not a trip
         if not subject_is_user(t, m.start(), "en") or is_question_clause(t, m.start(), "en"):
             continue
-        if hedged(t, m.start(), "en"):
-            continue
+        if hedged(t, m.start(), "en") or negated(t, m.start("verb"), "en"):
+            continue  # "I'm not going to Naples": what will not happen is no plan
         comp = _COMPANION.search(t)
         companion = re.sub(r"^(?:my|our)\b", "their", comp.group("c"), flags=I) if comp else ""
         bm = re.search(r"\b(?:for work|on business|(?:for|on) a business trip|for an? (?:\w+\s+)?(?:conference|meeting|workshop)|"

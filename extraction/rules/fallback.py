@@ -46,7 +46,8 @@ _SUPERSEDED_EN = re.compile(r",?\s*\b(?:instead of|rather than|in place of)\s+[^
 _SUPERSEDED_ZH = re.compile(r"[，,]?(?:而不是|而非|不再是|取代了?|代替了?)[^，,。！？!?；;]+"
                             r"|从[\u4e00-\u9fffA-Za-z0-9]{1,12}?(?=(?:改成|换成|改到|改为|换到|变成)了?)")
 """The value a change statement replaces ("Banff instead of Whistler"): a memory states the current value only."""
-_SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b", re.IGNORECASE)
+_SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b|(?-i:\b[Ii]m\b|\b[Ii]ve\b)",
+                      re.IGNORECASE)
 _QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
                           r"should|shall|may|have|has|am)\b", re.IGNORECASE)
 _QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天]|是不是|有没有|好不好|行不行")
@@ -63,14 +64,19 @@ _IRREGULAR = {"haven't": "hasn't", "aren't": "isn't", "have": "has", "do": "does
 MIN_ZH, MIN_EN = 5, 3
 
 
+_BARE_CONTRACTIONS = frozenset({"dont", "didnt", "cant", "wont", "wasnt", "isnt", "havent", "couldnt", "wouldnt",
+                                "shouldnt"})
+"""Contractions typed without the apostrophe ("i cant", "i dont"): not verbs to put an -s on."""
+
+
 def _en_verb(word: str) -> str:
     low = word.lower()
     if low in _IRREGULAR:
         return _IRREGULAR[low]
     if is_past_verb(low) or low in {"quit", "just", "also", "still", "never", "always", "really", "finally", "barely",
                                     "recently", "now", "currently", "usually", "often", "only", "already", "don't",
-                                    "didn't", "can't"}:
-        return {"don't": "doesn't"}.get(low, word)
+                                    "didn't", "can't", *_BARE_CONTRACTIONS}:
+        return {"don't": "doesn't", "dont": "doesnt", "havent": "hasnt"}.get(low, word)
     if re.search(r"(?:s|sh|ch|x|z|o)$", low):
         return word + "es"
     if re.search(r"[^aeiou]y$", low):
@@ -80,8 +86,8 @@ def _en_verb(word: str) -> str:
 
 def third_person_en(text: str) -> str:
     """"I drink coffee, my sister ..." -> "the user drinks coffee, the user's sister ..."."""
-    t = re.sub(r"\bI'm\b|\bI am\b", "the user is", text)
-    t = re.sub(r"\bI've\b", "the user has", t)
+    t = re.sub(r"\bI'm\b|\bI am\b|(?-i:\b[Ii]m\b)", "the user is", text)
+    t = re.sub(r"\bI've\b|(?-i:\b[Ii]ve\b)", "the user has", t)
     t = re.sub(r"\bI'll\b", "the user will", t)
     t = re.sub(r"\bI'd\b", "the user would", t)
     t = re.sub(r"\bwe're\b|\bwe are\b", "the user is", t, flags=re.IGNORECASE)

@@ -24,6 +24,7 @@ from extraction.rules.filler import assistant_says_nothing_about_user, is_filler
 from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
 from extraction.rules.sentences import detach_questions, split_sentences
+from extraction.rules.truecase import truecase
 from extraction.rules.fallback import fallback, named, speaker_name
 from extraction.rules.annotate import annotate, group_of
 
@@ -85,7 +86,7 @@ class RuleCandidateFinder:
     # ------------------------------------------------------------ per message
 
     def _analyse(self, index: int, m: WindowMessage) -> _Analysis:
-        text = normalise(m.text)[:MAX_CHARS]
+        text = truecase(normalise(m.text)[:MAX_CHARS])
         lang = lang_of(text)
         a = _Analysis(index, m, lang)
         for start, end in detach_questions(text, split_sentences(text, lang), lang):

@@ -156,4 +156,6 @@ def place_key(name: str) -> str:
 
 def is_known_place(name: str) -> bool:
     n = re.sub(r"(?:市|省)$", "", name.strip())
-    return n in ZH_TO_EN or n.lower() in EN_PLACES or n.lower() in _EN_KEYS
+    from extraction.rules.truecase import world_places
+
+    return n in ZH_TO_EN or n.lower() in EN_PLACES or n.lower() in _EN_KEYS or n.lower() in world_places()

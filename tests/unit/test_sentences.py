@@ -18,3 +18,19 @@ def test_a_question_alone_or_a_statement_alone_stays_whole():
                        ("is it far?", "en"), ("好，谢谢吗", "zh")):
         spans = split_sentences(text, lang)
         assert detach_questions(text, spans, lang) == spans, text
+
+
+def test_a_trip_that_will_not_happen_is_no_plan():
+    from datetime import datetime, timezone
+
+    from domain.extraction import WindowMessage
+    from extraction.rules.finder import RuleCandidateFinder
+
+    def plans(text):
+        found = RuleCandidateFinder().find([WindowMessage("m1", "e1", "user", text,
+                                                          chat_time=datetime(2025, 3, 1, tzinfo=timezone.utc))])
+        return [c.content for c in found.candidates if c.slot.startswith("travel.")]
+
+    assert plans("I'm not going to Lyon on that trip") == []
+    assert plans("we're not flying to Lisbon next month") == []
+    assert plans("I'm going to Lyon next week") != []

@@ -20,6 +20,10 @@ from extraction.rules.fallback import third_person_en
     ("I moved to Oslo", "the user moved to Oslo"),
     ("I used to run", "the user used to run"),
     ("I need a new car", "the user needs a new car"),
+    ("I cant be without it", "the user cant be without it"),
+    ("I dont eat meat", "the user doesnt eat meat"),
+    ("im winded on the stairs", "the user is winded on the stairs"),
+    ("ive got two cats", "the user has got two cats"),
 ])
 def test_the_verb_agrees_with_the_user(said: str, written: str) -> None:
     assert third_person_en(said) == written
