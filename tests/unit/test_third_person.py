@@ -39,3 +39,19 @@ def test_a_sentence_without_its_subject_reads_as_the_users(clause: str, content:
     from extraction.rules.base import content_of
 
     assert content_of(clause, "en") == content
+
+
+@pytest.mark.parametrize("said, subject", [
+    ("Mom finally sold her house and moved closer to my brother", "mom"),
+    ("我妈上个月退休了，天天去跳广场舞", "妈妈"),
+    ("我爸退休以后每天早上去公园打太极", "爸爸"),
+])
+def test_a_parent_called_as_one_calls_them_is_the_subject(said: str, subject: str) -> None:
+    from datetime import datetime, timezone
+
+    from extraction.rules.base import Sentence
+    from extraction.rules.fallback import fallback
+
+    lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in said) else "en"
+    found = fallback(Sentence(said, 0, lang, datetime(2025, 3, 1, tzinfo=timezone.utc), []))
+    assert found is not None and found.attributes["subject"] == subject
