@@ -231,6 +231,24 @@ def _tokens(objects: frozenset[str]) -> set[str]:
     return out
 
 
+_OWNER_EN = re.compile(r"(?:the user's|the user (?:has|owns|drives|rides|uses|got|bought|just got|just bought))\s+"
+                       r"(?:[\w'-]+\s+){0,2}$")
+_OWNER_ZH = re.compile(r"用户[^，。,.!?！？；;]{0,10}$")
+
+
+def possessed(text: str, categories: dict[str, frozenset[str]], kinds: frozenset[str]) -> bool:
+    """The text says the user has an object of one of ``kinds``: "the user's pixel 7 battery…",
+    "The user got the iPhone 15", 用户的iPhone 16充电口有点松, 用户手上就一台MacBook Air. A phone
+    that is only mentioned ("reviews of the iPhone 16") is not the user's."""
+    low = text.lower()
+    for kind in kinds & categories.keys():
+        for obj in categories[kind]:
+            at = low.find(obj)
+            if at >= 0 and (_OWNER_EN.search(low[max(0, at - 60):at]) or _OWNER_ZH.search(low[max(0, at - 12):at])):
+                return True
+    return False
+
+
 def other_objects(new: frozenset[str], held: frozenset[str]) -> bool:
     """Two statements name different objects of a category: both name one, and they share no
     word (Pixel 6 / iPhone 15) nor, in Chinese, two characters (卡罗拉 / 比亚迪汉)."""
@@ -402,8 +420,9 @@ class Consolidator:
                 or a.get("additive"):
             return None, None
         change = bool(a.get("change")) and not a.get("weak_change")
-        owned = (a.get("family") == "possession" or cand.slot.startswith(POSSESSION)) and not a.get("revise_only")
         mine = self.categories(cand.content)
+        owned = not a.get("revise_only") and (a.get("family") == "possession" or cand.slot.startswith(POSSESSION)
+                                              or possessed(cand.content, mine, self.single_valued))
         if not change:
             mine = {c: objects for c, objects in mine.items() if c in self.single_valued and objects and owned}
         if not mine:
@@ -417,7 +436,7 @@ class Consolidator:
                 if slot in w.batch_slots:
                     continue
                 held = self.categories(clause)
-                replaces = owned and slot.startswith(POSSESSION)  # one phone replaces another phone
+                replaces = owned and (slot.startswith(POSSESSION) or possessed(clause, held, self.single_valued))
                 score = max((2 if replaces and c in self.single_valued and other_objects(objects, held[c])
                              else int(change) for c, objects in mine.items() if c in held), default=0)
                 if score > best[0]:

@@ -101,3 +101,22 @@ def test_other_objects_compares_words_and_chinese_character_pairs():
     assert not other_objects(frozenset({"卡罗拉卖"}), frozenset({"卡罗拉"}))
     assert other_objects(frozenset({"比亚迪汉"}), frozenset({"卡罗拉"}))
     assert not other_objects(frozenset(), frozenset({"卡罗拉"}))
+
+
+def test_a_phone_the_user_has_replaces_the_owned_one_whatever_the_rule():
+    """No possession rule fired ("the user's iPhone 15 battery"): the possessive says it."""
+    history = [held("p1", "note.phone", "The user's Pixel 6 keeps freezing.")]
+    [d] = consolidator().decide([new("The user's iPhone 15 battery drains fast.")], history, [])
+    assert (d.action, d.memory_id) == ("revise", "p1")
+    [d] = consolidator().decide([new("Reviews of the iPhone 15 are mixed.")], history, [])
+    assert d.action == "create"
+
+
+def test_possessed():
+    from domain.consolidation import possessed
+
+    phone = {"phone": frozenset({"iphone 16"})}
+    assert possessed("用户的iPhone 16充电口有点松", phone, frozenset({"phone"}))
+    assert possessed("The user just got the iPhone 16.", phone, frozenset({"phone"}))
+    assert not possessed("The user read reviews of the iPhone 16.", phone, frozenset({"phone"}))
+    assert not possessed("The user's iPhone 16.", phone, frozenset({"car"}))
