@@ -234,6 +234,8 @@ def _tokens(objects: frozenset[str]) -> set[str]:
 _OWNER_EN = re.compile(r"(?:the user's|the user (?:has|owns|drives|rides|uses|got|bought|just got|just bought))\s+"
                        r"(?:[\w'-]+\s+){0,2}$")
 _OWNER_ZH = re.compile(r"用户[^，。,.!?！？；;]{0,10}$")
+_OWNER_CUE = re.compile(r"the user's|the user (?:has|owns|drives|rides|uses|got|bought|just)\b|用户", re.IGNORECASE)
+"""A cheap test that a text may say the user has something (``possessed`` is the exact one)."""
 
 
 def possessed(text: str, categories: dict[str, frozenset[str]], kinds: frozenset[str]) -> bool:
@@ -420,18 +422,22 @@ class Consolidator:
                 or a.get("additive"):
             return None, None
         change = bool(a.get("change")) and not a.get("weak_change")
+        by_rule = a.get("family") == "possession" or cand.slot.startswith(POSSESSION)
+        if not (change or by_rule or not a.get("revise_only") and _OWNER_CUE.search(cand.content)):
+            return None, None  # nothing that can revise by category: no model call
         mine = self.categories(cand.content)
-        owned = not a.get("revise_only") and (a.get("family") == "possession" or cand.slot.startswith(POSSESSION)
-                                              or possessed(cand.content, mine, self.single_valued))
+        owned = not a.get("revise_only") and (by_rule or possessed(cand.content, mine, self.single_valued))
         if not change:
             mine = {c: objects for c, objects in mine.items() if c in self.single_valued and objects and owned}
         if not mine:
             return None, None
+        pool = [w for w in working if not (w.archived or w.kind not in PARAPHRASE_KINDS or w.key in GROUPS
+                                           or w.key.startswith(MEDIA) or not _same_voice(w, a))]
+        prefetch = getattr(self.categories, "prefetch", None)
+        if prefetch is not None:  # the pool's texts in one model batch, not one call per clause
+            prefetch([clause for w in pool for clause in (w.slots or {w.key: w.content}).values()])
         best: tuple[int, _Working | None, str | None] = (0, None, None)
-        for w in working:
-            if w.archived or w.kind not in PARAPHRASE_KINDS or w.key in GROUPS or w.key.startswith(MEDIA) \
-                    or not _same_voice(w, a):
-                continue
+        for w in pool:
             for slot, clause in (w.slots or {w.key: w.content}).items():
                 if slot in w.batch_slots:
                     continue

@@ -59,6 +59,25 @@ def partly_represented(messages, decisions, held_by, covered) -> frozenset[str]:
     return frozenset(out)
 
 
+class _CachedCategories:
+    """An object categoriser with its answers kept per text: a candidate that can revise by
+    category is compared with every clause of the user, and each clause again at the next."""
+
+    def __init__(self, categorise: Categories) -> None:
+        self._categorise = categorise
+        self._call = functools.lru_cache(maxsize=16_384)(categorise)
+
+    def __call__(self, text: str) -> dict[str, frozenset[str]]:
+        return self._call(text)
+
+    def prefetch(self, texts: list[str]) -> None:
+        getattr(self._categorise, "prefetch", lambda texts: None)(texts)
+
+    def forget_all(self) -> None:
+        self._call.cache_clear()
+        getattr(self._categorise, "forget_all", lambda: None)()
+
+
 class RuleBasedExtractor:
     name = "rules-v1"
 
@@ -86,8 +105,7 @@ class RuleBasedExtractor:
         from extraction.rules.categories import SINGLE_VALUED
 
         # memoised per text: a qualifying candidate is compared with every clause of the user
-        self._categories = functools.lru_cache(maxsize=16_384)(categories) if categories else None
-        self._categorise = categories
+        self._categories = _CachedCategories(categories) if categories else None
         self.consolidator = Consolidator(self.policy, similar, words, values, self._categories, SINGLE_VALUED)
 
     def forget_cached(self) -> None:
@@ -97,8 +115,7 @@ class RuleBasedExtractor:
         self._values.cache_clear()
         getattr(self.consolidator.similar, "forget_all", lambda: None)()
         if self._categories is not None:
-            self._categories.cache_clear()
-            getattr(self._categorise, "forget_all", lambda: None)()
+            self._categories.forget_all()
 
     def extract(self, request: ExtractionRequest) -> Extraction:
         found = self.finder.find(request.messages)

@@ -145,6 +145,11 @@ class ObjectCategories:
                     objects.add(p.lower())
         return {c: frozenset(ps) for c, ps in out.items()}
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Classify the phrases of many texts in one model batch (consolidation's pool)."""
+        phrases = [p for t in dict.fromkeys(texts) for p in object_phrases(t)]
+        self._classify([p for p in dict.fromkeys(phrases) if not _member_of(p)])
+
     def forget_all(self) -> None:
         """Drop the kept phrases (after a forget, no forgotten text lives on in memory)."""
         self._memo.clear()
