@@ -39,8 +39,10 @@ _REL_EN = re.compile(r"^(?:(?:my|our)\s+(?:(?:older|younger|little|big|best|elde
                      re.IGNORECASE)
 """A statement about a relative or an acquaintance: "my sister Maya is …", or a parent called as
 one calls them ("Mom finally sold her house")."""
-_REL_ZH = re.compile(r"^我(?:的|们)?(" + "|".join(sorted(RELATIONS_ZH + ACQUAINTANCES_ZH + ("爸", "妈", "哥", "姐", "弟", "妹"),
-                                                       key=len, reverse=True)) + ")")
+_REL_ZH = re.compile(r"^(?:我(?:的|们)?(" + "|".join(sorted(RELATIONS_ZH + ACQUAINTANCES_ZH + ("爸", "妈", "哥", "姐", "弟", "妹"),
+                                                            key=len, reverse=True))
+                     + ")|(" + "|".join(sorted(RELATIONS_ZH, key=len, reverse=True)) + "))")
+"""我弟弟…, 我妈…, or a relative named without 我 as chat drops it (儿子这学期转到育才小学了)."""
 _KIN_FORMS = {"爸": "爸爸", "妈": "妈妈", "哥": "哥哥", "姐": "姐姐", "弟": "弟弟", "妹": "妹妹", "mum": "mom", "nana": "grandma"}
 """One relative, one subject: 我妈 and 我妈妈 (mum and mom) are the same person."""
 _LEAD_EN = re.compile(r"^(?:(?:honestly|so|oh|well|also|anyway|actually|btw|by the way|big news|update|fun fact|"

@@ -59,7 +59,7 @@ CHANGE_EN = re.compile(
     r"since|new|sold|cancelled|canceled|postponed|pushed|went|became|become|turned|barely|got promoted|"
     r"traded|swapped|upgraded|took over|passed away|died|put down|ran away|rehomed|gave away|never came back|"
     r"(?:got|been|was|just) hired|got a job|landed a job|retired)\b", re.IGNORECASE)
-CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|转岗|后来|变成|成了|推迟|提前|取消|卖|送人|送给|放弃|停了|退休|落脚|"
+CHANGE_ZH = re.compile(r"现在|最近|不再|开始|搬|换|改|戒|辞职|跳槽|入职|调到|转岗|转到|转去|转学|转校|后来|变成|成了|推迟|提前|取消|卖|送人|送给|放弃|停了|退休|落脚|"
                        r"去世|死了|走丢|丢了|"
                        r"不.{1,4}了|没再|已经|重新|又")
 ADDITIVE_EN = re.compile(r"\b(?:also|too|as well|another|in addition)\b", re.IGNORECASE)

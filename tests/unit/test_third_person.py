@@ -45,6 +45,7 @@ def test_a_sentence_without_its_subject_reads_as_the_users(clause: str, content:
     ("Mom finally sold her house and moved closer to my brother", "mom"),
     ("我妈上个月退休了，天天去跳广场舞", "妈妈"),
     ("我爸退休以后每天早上去公园打太极", "爸爸"),
+    ("儿子这学期转到育才小学了，离家近多了", "儿子"),
 ])
 def test_a_parent_called_as_one_calls_them_is_the_subject(said: str, subject: str) -> None:
     from datetime import datetime, timezone
