@@ -108,11 +108,44 @@ _ROLE_EN = re.compile(r"\b(?:I'm|I am|I work as|the user is|works as)\s+an?\s+((
 _ROLE_ZH = re.compile(r"我是(?:一名|一个|个|名)?([\u4e00-\u9fff]{2,6})")
 
 
+_PRESENT_EN = re.compile(r"\b(?:I'm|I am|im|we're|we are)\s+(?:now\s+|currently\s+|still\s+|back\s+)?"
+                         r"(?:in|based in|out in|over in)\s+|\b(?:here|over here|out here) in\s+", re.IGNORECASE)
+_VISIT_EN = re.compile(r"\s+(?:for|on|this|until|till|visiting|to see)\b|\s+(?:right now|at the moment)\b",
+                       re.IGNORECASE)
+"""A stay, not a home: "I'm in Paris for a conference", "here in Rome on holiday", "till Friday"."""
+_PRESENT_ZH = re.compile(r"(这边|这里|这儿)")
+_PRESENT_ZH_AT = re.compile(r"^(?:我|我们)(?:现在|目前|如今)?在")
+
+
+def present_in(text: str, lang: str) -> bool:
+    """The speaker says where they are now, by a known place: "I'm in Sacramento", "here in
+    Atlanta", 厦门这边冬天不冷, 我现在在成都. Where a person is, day to day, is their residence
+    family: a later statement of another place there revises it (``VALUE_FAMILIES``)."""
+    from extraction.rules.places import en_place_at, is_known_place, zh_place_at
+
+    if lang == "zh":
+        for m in _PRESENT_ZH.finditer(text):
+            for start in range(max(0, m.start() - 4), m.start() - 1):
+                hit = zh_place_at(text, start)
+                if hit and start + len(hit[0]) == m.start() and is_known_place(hit[0]):
+                    return True
+        at = _PRESENT_ZH_AT.match(text)
+        hit = zh_place_at(text, at.end()) if at else None
+        return bool(hit and is_known_place(hit[0]) and re.match(r"[，。,！!]|$", text[at.end() + len(hit[0]):]))
+    for m in _PRESENT_EN.finditer(text):
+        hit = en_place_at(text, m.end())
+        if hit and is_known_place(hit[0]) and not _VISIT_EN.match(text, m.end() + len(hit[0])):
+            return True
+    return False
+
+
 def family_of(text: str, lang: str) -> str | None:
     """The predicate family a statement belongs to, or None.
 
     Besides the families' words, a role the statement gives its subject ("I'm a barista at a
     café", 我是一名护士) puts it in the work family, by the occupation lexicon."""
+    if present_in(text, lang):
+        return "residence"  # before the families' words: 厦门这边…沙茶面 is not a drink
     for name, pattern in FAMILIES_ZH if lang == "zh" else FAMILIES_EN:
         if re.search(pattern, text, flags=0 if lang == "zh" else re.IGNORECASE):
             return name

@@ -32,3 +32,19 @@ def test_a_lower_case_move_is_read():
     found = RuleCandidateFinder().find([WindowMessage("m1", "e1", "user", "just moved to rotterdam for a new job",
                                                       chat_time=datetime(2025, 3, 1, tzinfo=timezone.utc))])
     assert any("Rotterdam" in c.content for c in found.candidates), [c.content for c in found.candidates]
+
+
+@pytest.mark.parametrize("text, lang, present", [
+    ("I'm in Sacramento", "en", True),
+    ("the rent here in Atlanta keeps going up", "en", True),
+    ("I'm in Paris for a conference", "en", False),
+    ("I'm in a meeting", "en", False),
+    ("厦门这边冬天一点都不冷", "zh", True),
+    ("我这边没问题", "zh", False),
+])
+def test_where_the_speaker_is_now_is_their_residence_family(text, lang, present):
+    from extraction.rules.topics import family_of, present_in
+
+    assert present_in(text, lang) is present
+    if present:
+        assert family_of(text, lang) == "residence"
