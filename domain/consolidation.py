@@ -426,7 +426,8 @@ class Consolidator:
         if not (change or by_rule or not a.get("revise_only") and _OWNER_CUE.search(cand.content)):
             return None, None  # nothing that can revise by category: no model call
         mine = self.categories(cand.content)
-        owned = not a.get("revise_only") and (by_rule or possessed(cand.content, mine, self.single_valued))
+        # the object itself must be the user's: "the camera on my phone" names a camera, owns none
+        owned = not a.get("revise_only") and possessed(cand.content, mine, self.single_valued)
         if not change:
             mine = {c: objects for c, objects in mine.items() if c in self.single_valued and objects and owned}
         if not mine:

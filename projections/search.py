@@ -84,6 +84,9 @@ EPISODE_PRIOR = 0.8
 """Factor for episodes against Fine memories (1.0 = off)."""
 SELF_EPISODE_PRIOR = 0.3
 """Factor for episodes when the query is a direct question about the user."""
+ASSISTANT_PRIOR = 0.5
+"""Further factor for the assistant's own turns when the query is a direct question about the
+user: "what phone do I use?" is answered by what the user said, not by the assistant's advice."""
 GUARD_EXTRA = 5
 """Extra candidates whose views are read so that dropped no-information episodes are back-filled."""
 DISTILL_WINDOW = 10
@@ -287,7 +290,7 @@ class MemorySearch:
         if self.time_prior != 1.0:
             scored = self._time_prior(query, scored)
         if episode_prior != 1.0:
-            scored = {mid: (score * episode_prior if payload.get("kind") == "episode" else score, payload)
+            scored = {mid: (score * self._episode_factor(payload, episode_prior, about_user), payload)
                       for mid, (score, payload) in scored.items()}
         ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
         views: dict[str, dict[str, Any]] = {}
@@ -316,6 +319,14 @@ class MemorySearch:
                 if len(results) == top_k:
                     break
         return results
+
+    @staticmethod
+    def _episode_factor(payload: dict[str, Any], episode_prior: float, about_user: bool) -> float:
+        if payload.get("kind") != "episode":
+            return 1.0
+        if about_user and (payload.get("attributes") or {}).get("speaker") == "assistant":
+            return episode_prior * ASSISTANT_PRIOR  # the assistant's words are no account of the user
+        return episode_prior
 
     def _prior(self, about_user: bool) -> float:
         if about_user:

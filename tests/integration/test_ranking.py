@@ -157,3 +157,13 @@ def test_the_move_is_the_same_for_every_top_k_when_candidates_carry_only_ranking
     four = [r["memory_id"] for r in search.search("u", "which match did they play", top_k=4)]
     assert four == ["f1", "e0", "e1", "e2"]
     assert [r["memory_id"] for r in search.search("u", "which match did they play", top_k=1)] == four[:1]
+
+
+
+def test_the_assistants_turns_weigh_less_for_a_question_about_the_user():
+    assistant = {"kind": "episode", "attributes": {"speaker": "assistant"}}
+    user = {"kind": "episode", "attributes": {"speaker": "user"}}
+    fact = {"kind": "fact", "attributes": {}}
+    factor = MemorySearch._episode_factor
+    assert factor(assistant, 0.3, True) < factor(user, 0.3, True) < factor(fact, 0.3, True) == 1.0
+    assert factor(assistant, 0.8, False) == factor(user, 0.8, False) == 0.8  # not about the user: no extra

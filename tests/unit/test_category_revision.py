@@ -7,7 +7,7 @@ from domain.extraction import Candidate, ExistingMemory
 from domain.governance import TimePriority
 
 KNOWN = {"bouldering": "sport", "trail running": "sport", "tennis": "sport", "pixel 6": "phone",
-         "iphone 15": "phone", "guitar": "instrument", "吉他": "instrument", "尤克里里": "instrument"}
+         "iphone 15": "phone", "camera": "phone", "guitar": "instrument", "吉他": "instrument", "尤克里里": "instrument"}
 
 
 def categories(text: str) -> dict[str, frozenset[str]]:
@@ -120,3 +120,10 @@ def test_possessed():
     assert possessed("The user just got the iPhone 16.", phone, frozenset({"phone"}))
     assert not possessed("The user read reviews of the iPhone 16.", phone, frozenset({"phone"}))
     assert not possessed("The user's iPhone 16.", phone, frozenset({"car"}))
+
+
+def test_a_part_of_the_phone_is_not_another_phone():
+    """The categoriser may put a phone's camera with phones; the camera is not owned as a phone."""
+    history = [held("p1", "note.phone", "The user's Pixel 6 keeps freezing.")]
+    [d] = consolidator().decide([new("The camera on the user's phone is blurry.", family="possession")], history, [])
+    assert d.action == "create"
