@@ -62,7 +62,7 @@ def offered_options(text: str) -> list[Option]:
     items: list[str] = []
     numbered = [m.group("item").strip(" *") for m in _NUMBERED.finditer(text)]
     if len(numbered) < 2:
-        inline = re.split(r"(?:^|[\s,;，；])\(?\d[).、]\s*", text)
+        inline = re.split(r"(?:^|[\s,;，；:：])\(?\d[).、]\s*", text)  # "可以考虑：1. A 2. B", "picks: 1) A, 2) B"
         if len(inline) >= 3:
             numbered = [re.split(r"[.。!！?？]$", p.strip(" ,;，；."))[0] for p in inline[1:] if p.strip()]
     if len(numbered) >= 2:

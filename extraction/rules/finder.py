@@ -187,6 +187,11 @@ class RuleCandidateFinder:
         if request is not None:
             for f in out:
                 f.extra_sources = tuple(dict.fromkeys(f.extra_sources + (request,)))
+        asker = msgs[offer_idx - 1] if offer_idx > 0 and msgs[offer_idx - 1].role == "user" else None
+        asked = request_topic(asker.text, a.lang) if asker is not None else ""
+        for f in out:
+            if f.slot.startswith("choice.") and asked:  # what the pick was for: "which tent did I pick?"
+                f.clause += f"（{asked}）" if a.lang == "zh" else f" (asked: {asked})"
         return out
 
     @staticmethod
@@ -351,6 +356,27 @@ class RuleCandidateFinder:
             if all(is_filler(frag, q) for frag, q in frags):
                 covered.append(m.message_id)
         return covered
+
+
+_REQUEST_CUE = re.compile(r"\b(?:help me|recommend|suggest|options|ideas|pick|choose|which|what|any)\b|推荐|帮我|建议|选|"
+                          r"哪|什么|几个|吗", re.IGNORECASE)
+
+
+def request_topic(text: str, lang: str) -> str:
+    """What a user's request asked for, in the third person and without its question clause:
+    "need a new backpacking tent under $300, what are my options" -> "need a new backpacking
+    tent under $300"; 想报个健身课，你帮我列几个选择 -> 想报个健身课."""
+    from extraction.rules.fallback import third_person_en, third_person_zh
+
+    text = normalise(text).strip()
+    if not (_REQUEST_CUE.search(text) or text.endswith(("?", "？"))):
+        return ""  # an earlier statement or pick, not the request the offer answered
+    spans = detach_questions(text, split_sentences(text, lang), lang)
+    head = text[spans[0][0]:spans[0][1]] if spans else text
+    head = head.strip().rstrip("?？.。!！,， ")
+    if not head or len(head) > 90:
+        return ""
+    return third_person_zh(head) if lang == "zh" else third_person_en(head)
 
 
 def _analysed(m: WindowMessage) -> bool:
