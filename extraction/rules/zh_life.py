@@ -136,7 +136,7 @@ def diet_rules(s: Sentence) -> list[Found]:
         if statement_ok(s, m.start()):
             clause = "能吃辣" if (m.group("v") or "").endswith("能") else "喜欢吃辣"
             out.append(fact("diet.spicy", clause, m.span(), profile=True, value="yes"))
-    for m in re.finditer(r"(?:我)?(?:不再|不)吃素(?:了)?|(?:开始|又)吃肉了", t):
+    for m in re.finditer(r"(?:我)?(?:不再|不)(?:坚持|继续)?吃素(?:了)?|(?:开始|又|重新)吃(?:点|些)?(?:肉|荤|鸡肉|牛肉|猪肉|鱼肉|鱼)", t):
         if statement_ok(s, m.start()):
             out.append(fact("diet.vegetarian", "不再吃素", m.span(), profile=True, value="no"))
     for m in re.finditer(r"(?:我)?(?:是)?(?:一[个名位])?(?:素食主义者|素食者|纯素食者|吃素|吃全素|不吃肉(?:类)?)(?:的)?", t):
