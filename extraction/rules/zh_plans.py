@@ -15,6 +15,12 @@ _PURPOSE = re.compile(r"旅游|旅行|度假|游玩|出差|自驾游|自驾|看�
 _KEEP_PURPOSE = {"旅游", "旅行", "度假", "出差", "自驾游", "避暑", "过年", "探亲", "度蜜月"}
 _NOT_DESTINATION = re.compile(r"^(?:医院|超市|公司|学校|银行|商场|健身房|机场|火车站|面试|上班|开会|看病|体检|吃饭|买|看电影|"
                               r"上学|加班|出差|参加|见|接|送|办|拿|取|找|做|报到|剪头发|理发|图书馆|食堂|办公室|单位)")
+"""Not a destination: errands."""
+_ACTIVITY = re.compile(r"^[爬逛玩吃打跑骑钓游滑健](?![州江])")
+"""An activity after 去 (去爬山, 去逛街, 去钓鱼): a place only when one follows it (去爬泰山)."""
+_PLACE_SUFFIX = re.compile(r"(?:市|省|县|岛|山|湖|镇|村|古城)$")
+_HABIT = re.compile(r"一般|平时|经常|常常|总是|通常|每周|每个周末|每到周末|每天|每次")
+"""What the user usually does (周末我一般都去爬山) is a habit, not a trip being planned."""
 _VERB = re.compile(r"计划|打算|准备|想要|想|要|将要|将|会|安排")
 _REL = (r"家人|全家|一家人|家里人|爸妈|父母|爸爸|妈妈|孩子们|孩子|小孩|老婆|老公|妻子|丈夫|太太|爱人|女朋友|男朋友|女友|男友|"
         r"对象|朋友们|朋友|同事们|同事|同学们|同学|闺蜜|兄弟|室友|儿子|女儿|宝宝|爷爷奶奶|外公外婆|老人")
@@ -39,8 +45,12 @@ def travel_rules(s: Sentence) -> list[Found]:
         if p is None or _NOT_DESTINATION.match(p[0]):
             continue
         place, end = p
+        if _ACTIVITY.match(place):
+            place = place[1:]
+            if len(place) < 2 or not (is_known_place(place) or _PLACE_SUFFIX.search(place)):
+                continue
         pm = _PURPOSE.match(t, end)
-        if not (is_known_place(place) or pm or re.search(r"(?:市|省|县|岛|山|湖|镇|村|古城)$", place)):
+        if not (is_known_place(place) or pm or _PLACE_SUFFIX.search(place)):
             continue  # an unknown word after 去 is only a place when a travel purpose follows
         cs = clause_start(t, m.start())
         before = t[cs:m.start()]
@@ -52,6 +62,8 @@ def travel_rules(s: Sentence) -> list[Found]:
         if past is not None and (date is None or abs(past.start - m.start()) < abs(date.start - m.start())):
             continue
         if not (verb or pm or (date is not None and date.tense == "future")):
+            continue
+        if _HABIT.search(before) and not verb:
             continue
         if m.group(0) == "回" and not (pm or date):
             continue
