@@ -16,7 +16,8 @@ FAMILIES_EN: list[tuple[str, str]] = [
     ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment|"
                   r"rent(?:s|ing)? (?:an? |the |my )?(?:\w+ ){0,2}(?:apartment|studio|flat|room|place|\w*house|condo|loft|townhome)|"
                   r"lease|settled in|settling in)\b"),
-    ("work", r"\b(?:work|works|working|job|jobs|employed|employer|joined|hired|promoted|company|career|"
+    ("work", r"\b(?:(?<!outside )(?<!near )(?<!after )(?<!before )(?<!from )work(?!\s+(?:out|on)\b)|works|"
+             r"working(?! on\b)|job|jobs|employed|employer|joined|hired|promoted|company|career|"
              r"started at|left \w+ and joined|occupation|teach|teaches|teaching|freelanc\w*|self-employed|"
              r"retire|retired|retiring|unemployed|laid off|fired|intern|internship|took over as|promoted to|"
              r"principal|shift|shifts|office)\b"),
