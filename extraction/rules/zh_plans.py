@@ -18,6 +18,8 @@ _NOT_DESTINATION = re.compile(r"^(?:医院|超市|公司|学校|银行|商场|�
 """Not a destination: errands."""
 _ACTIVITY = re.compile(r"^[爬逛玩吃打跑骑钓游滑健](?![州江])")
 """An activity after 去 (去爬山, 去逛街, 去钓鱼): a place only when one follows it (去爬泰山)."""
+_BOOKED = re.compile(r"机票|车票|高铁票|火车票|船票|订好了|订了|预订|买好了?票")
+"""A booked ticket or stay makes the place after 去 a destination, known or not (去西双版纳的机票)."""
 _PLACE_SUFFIX = re.compile(r"(?:市|省|县|岛|山|湖|镇|村|古城)$")
 _HABIT = re.compile(r"一般|平时|经常|常常|总是|通常|每周|每个周末|每到周末|每天|每次")
 """What the user usually does (周末我一般都去爬山) is a habit, not a trip being planned."""
@@ -50,7 +52,8 @@ def travel_rules(s: Sentence) -> list[Found]:
             if len(place) < 2 or not (is_known_place(place) or _PLACE_SUFFIX.search(place)):
                 continue
         pm = _PURPOSE.match(t, end)
-        if not (is_known_place(place) or pm or _PLACE_SUFFIX.search(place)):
+        booked = _BOOKED.search(t)
+        if not (is_known_place(place) or pm or booked or _PLACE_SUFFIX.search(place)):
             continue  # an unknown word after 去 is only a place when a travel purpose follows
         cs = clause_start(t, m.start())
         before = t[cs:m.start()]
@@ -61,7 +64,7 @@ def travel_rules(s: Sentence) -> list[Found]:
         past = s.date_near(m.start(), ("past",))
         if past is not None and (date is None or abs(past.start - m.start()) < abs(date.start - m.start())):
             continue
-        if not (verb or pm or (date is not None and date.tense == "future")):
+        if not (verb or pm or booked or (date is not None and date.tense == "future")):
             continue
         if _HABIT.search(before) and not verb:
             continue

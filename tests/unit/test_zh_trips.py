@@ -23,3 +23,12 @@ def test_an_activity_or_a_habit_is_no_trip(text):
 @pytest.mark.parametrize("text, place", [("下周末去爬泰山", "泰山"), ("五一打算去杭州玩", "杭州"), ("我下个月去青岛", "青岛")])
 def test_a_destination_is_a_trip(text, place):
     assert trips(text) == [place], text
+
+
+@pytest.mark.parametrize("text, place", [("订了去恩施的高铁票", "恩施"), ("我买好票了，下周去婺源", "婺源")])
+def test_a_booked_ticket_makes_an_unknown_place_a_destination(text, place):
+    assert trips(text) == [place], text
+
+
+def test_an_unknown_word_after_qu_without_a_booking_is_no_trip():
+    assert trips("等会去楼下拿快递") == []
