@@ -3,9 +3,9 @@
 Why: many chat users never press shift. The English rules find names by their capitals (a
 place, an employer, a person), so a lower-case message gave nothing, or a memory that kept the
 old city beside the new one ("my new place in denver" did not revise "I rent in Baltimore").
-Here the pronoun I and the world's larger cities and countries
-(``extraction/rules/data/world_places.txt``, from GeoNames) get their capitals back before the
-rules read the message. The change keeps every character where it was, so the rules' spans
+Here the pronoun I, the world's larger cities and countries
+(``extraction/rules/data/world_places.txt``, from GeoNames) and the name given right after a
+relative or a pet get their capitals back before the rules read the message. The change keeps every character where it was, so the rules' spans
 still index the message."""
 
 from __future__ import annotations
@@ -35,11 +35,33 @@ def world_places() -> dict[str, str]:
     return {k: v for k, v in found.items() if k not in ORDINARY}
 
 
+_KIN = ("sister|brother|mom|mum|dad|son|daughter|wife|husband|partner|boyfriend|girlfriend|friend|roommate|"
+        "cousin|aunt|uncle|niece|nephew|grandma|grandpa|boss|dog|cat|puppy|kitten|bunny|rabbit|hamster|parrot|"
+        "gecko|lizard|turtle|horse|bird|fish")
+_NAMED = re.compile(r"\b(?:(?:my|our)\s+(?:(?:little|big|older|younger|baby|best|new|old)\s+)?(?:" + _KIN + r")\s+"
+                    r"([a-z]{3,15})(?=(?:'s)?\b(?:\s+(?:is|was|has|had|just|and|passed|died|turned|got|started|"
+                    r"moved|said|went|who|ran|[a-z]+s)\b|\s*[,.!;]|\s*$|'s))|\b(?:named|called)\s+([a-z]{3,15})\b)")
+"""A name typed in lower case right after the relative or pet it names ("my sister maya is a nurse",
+"a kitten named pickle"), followed by what a name is followed by (a verb, a comma, 's)."""
+
+
+def _names(text: str, out: list[str]) -> None:
+    from extraction.rules.topics import _STOP_EN
+
+    for m in _NAMED.finditer(text):
+        group = 1 if m.group(1) else 2
+        name = m.group(group)
+        if name not in _STOP_EN and name not in world_places():
+            out[m.start(group)] = name[0].upper()
+
+
 def truecase(text: str) -> str:
-    """``text`` with "i" capitalised and lower-cased known places spelt as names (same length)."""
+    """``text`` with "i" capitalised, lower-cased known places spelt as names, and a lower-cased
+    name after the relative or pet it names capitalised (same length)."""
     if not text or not re.search(r"[a-z]", text):
         return text
     out = list(_PRONOUN.sub("I", text))
+    _names(text, out)
     places = world_places()
     words = list(_WORD.finditer(text))
     i = 0

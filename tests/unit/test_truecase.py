@@ -13,6 +13,11 @@ from extraction.rules.truecase import ORDINARY, truecase, world_places
     ("we had turkey and a nice day", "we had turkey and a nice day"),
     ("I live in Paris", "I live in Paris"),
     ("visiting my aunt in leeds", "visiting my aunt in Leeds"),
+    ("my sister maya is a nurse", "my sister Maya is a nurse"),
+    ("we adopted a kitten named pickle from the shelter", "we adopted a kitten named Pickle from the shelter"),
+    ("my dog biscuit eats socks", "my dog Biscuit eats socks"),
+    ("my dog loves walks", "my dog loves walks"),
+    ("my sister lives in boston", "my sister lives in Boston"),
 ])
 def test_truecase(text, expected):
     assert truecase(text) == expected
