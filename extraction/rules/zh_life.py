@@ -94,11 +94,15 @@ def possession_rules(s: Sentence) -> list[Found]:
         out.append(fact(f"possession.{key}", f"{m.group('v')}{m.group('q') or ''}{item}", m.span(), value=item))
     for m in re.finditer(r"(?:我)?(?:现在|平时|目前)?开(?:的是|着)(?P<q>一辆|辆)?(?P<item>(?:[\u4e00-\u9fffA-Za-z0-9]|\s(?=[A-Za-z0-9])){2,14}?)"
                          + _NAME_STOP, s.text):
+        if _PREDICATE.match(m.group("item")) or any(f.slot == "possession.car" for f in out):
+            continue  # 电车开着是真省钱: how it drives, not what; or the car is already named (换了台比亚迪汉)
         if statement_ok(s, m.start()) and not any(f.spans[0][0] <= m.start() < f.spans[0][1] for f in out):
             out.append(fact("possession.car", f"开的是{m.group('q') or ''}{m.group('item')}", m.span(), value=m.group("item")))
     return out
 
 
+_PREDICATE = re.compile(r"(?:是|很|挺|真|太|特别|非常|比较|还|也|就|都|不|有点|起来)")
+"""What follows 开着 when it says how the car drives, not which car it is."""
 _NAME_STOP = STOP.replace("、\\s", "、").replace("|$", "|\\s(?![A-Za-z0-9])|$", 1)
 """STOP, except a space inside a model name ("特斯拉Model 3")."""
 
