@@ -100,7 +100,7 @@ def no_more_rules(s: Sentence) -> list[Found]:
     t = s.text
     if s.lang == "zh":
         for m in re.finditer(r"(?:不再|戒了|再也不)(?P<v>吃|喝|玩|打|看|练)?" + _ZH_OBJ + r"|"
-                             r"(?P<obj2>[\u4e00-\u9fff]{1,6}?)(?:我)?(?:已经|早就|都|基本|几乎|再也)?(?:戒了|不碰)", t):
+                             r"(?P<obj2>[\u4e00-\u9fff]{1,6}?)(?:我)?(?:也|都|还)?(?:已经|早就|基本|几乎|再也)?(?P<how>戒了|不碰)", t):
             raw = m.group("obj") or m.group("obj2")
             verb = m.group("v") or ""
             obj = clean_zh(raw)
@@ -115,6 +115,11 @@ def no_more_rules(s: Sentence) -> list[Found]:
                 out.extend(classify(verb + obj if verb in ("玩", "打", "练") else obj, "zh", "no_longer", m.span()))
                 continue
             v = verb or ("喝" if fam == "drink" else "吃")
+            if m.group("how") == "不碰":  # 蛋奶也不碰: what the user never has, not a change
+                f = pref("food.dislike", f"不碰{obj}", m.span(), value=obj, polarity="neg")
+                f.group = "profile"
+                out.append(f)
+                continue
             f = pref("food.dislike", f"不再{v}{obj}", m.span(), value=obj, polarity="no_longer")
             f.group = "profile"
             out.append(f)

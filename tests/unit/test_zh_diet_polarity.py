@@ -15,3 +15,10 @@ def test_giving_up_vegetarian(text):
 def test_still_vegetarian():
     found = [f for f in diet_rules(Sentence("我吃素三年了", 0, "zh", None, [])) if f.slot == "diet.vegetarian"]
     assert found and found[0].clause == "吃素"
+
+
+@pytest.mark.parametrize("text, clause", [("我吃素三年了，蛋奶也不碰", "不碰蛋奶"), ("咖啡我已经戒了", "不再喝咖啡")])
+def test_never_touching_is_not_giving_up(text, clause):
+    from extraction.rules.changes import no_more_rules
+
+    assert clause in [f.clause for f in no_more_rules(Sentence(text, 0, "zh", None, []))], text
