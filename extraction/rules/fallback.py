@@ -119,6 +119,12 @@ def third_person_zh(text: str) -> str:
     return t.replace("我的", "用户的").replace("我", "用户")
 
 
+_HABITUAL = re.compile(r"一般|平时|通常|经常|每个?|每到|总是|\b(?:usually|every|each|most|on)\s+(?:weekends?|mornings?|"
+                       r"evenings?|nights?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)\b|"
+                       r"\b(?:weekends|mornings|evenings|usually|always|often)\b", re.IGNORECASE)
+"""A date phrase said of a habit ("周末我一般…", "on weekends", "every Friday") names no period."""
+
+
 def _resolve_dates(s: Sentence, text: str, start: int) -> str:
     """Replace relative date phrases by their absolute period (against chat_time)."""
     out, pos = [], 0
@@ -126,6 +132,8 @@ def _resolve_dates(s: Sentence, text: str, start: int) -> str:
         a, b = d.start - start, d.end - start
         if a < pos or a < 0:
             continue
+        if _HABITUAL.search(text[max(0, a - 6):b + 6]):
+            continue  # 周末我一般都去爬山, "every weekend": a habit, no one date
         phrase = d.period.zh if s.lang == "zh" else f"{d.period.en_prep} {d.period.en}"
         if s.lang == "en" and re.match(r"\s*(?:in|on|at|during|over|for)\s*$", text[max(0, a - 8):a][-8:]):
             phrase = d.period.en
