@@ -61,20 +61,31 @@ def partly_represented(messages, decisions, held_by, covered) -> frozenset[str]:
 
 class _CachedCategories:
     """An object categoriser with its answers kept per text: a candidate that can revise by
-    category is compared with every clause of the user, and each clause again at the next."""
+    category is compared with every clause of the user, and each clause again at the next.
+    ``prefetch`` passes on only the texts not answered yet, so a long history is not split into
+    phrases again at every such candidate."""
+
+    MAX_TEXTS = 16_384
 
     def __init__(self, categorise: Categories) -> None:
         self._categorise = categorise
-        self._call = functools.lru_cache(maxsize=16_384)(categorise)
+        self._answers: dict[str, dict[str, frozenset[str]]] = {}
 
     def __call__(self, text: str) -> dict[str, frozenset[str]]:
-        return self._call(text)
+        answer = self._answers.get(text)
+        if answer is None:
+            if len(self._answers) >= self.MAX_TEXTS:
+                self._answers.clear()
+            answer = self._answers[text] = self._categorise(text)
+        return answer
 
     def prefetch(self, texts: list[str]) -> None:
-        getattr(self._categorise, "prefetch", lambda texts: None)(texts)
+        new = [t for t in texts if t not in self._answers]
+        if new:
+            getattr(self._categorise, "prefetch", lambda texts: None)(new)
 
     def forget_all(self) -> None:
-        self._call.cache_clear()
+        self._answers.clear()
         getattr(self._categorise, "forget_all", lambda: None)()
 
 

@@ -101,6 +101,12 @@ def is_past_verb(word: str) -> bool:
     return word in PAST_EN or (word.endswith("ed") and not word.endswith("eed") and len(word) > 3)
 
 
+HABITUAL = re.compile(r"一般|平时|通常|经常|常常|每个?|每到|总是|\b(?:usually|every|each|most|on)\s+(?:weekends?|"
+                      r"mornings?|evenings?|nights?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|"
+                      r"sundays?)\b|\b(?:weekends|mornings|evenings|usually|always|often)\b", re.IGNORECASE)
+"""What the user usually does: 周末我一般都去爬山 is no planned trip, and "every Friday" or "on
+weekends" names no one date."""
+
 Rule = Callable[[Sentence], list[Found]]
 
 # ---------------------------------------------------------------- subject / hedge / question checks

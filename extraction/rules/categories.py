@@ -76,7 +76,7 @@ def object_phrases(text: str) -> list[str]:
     number: "iPhone 15") and pairs of adjacent ones ("trail running"); Chinese runs between
     stop words, two to six characters long ("尤克里里", "比亚迪汉")."""
     out: list[str] = []
-    words = [w for w in _EN_PHRASE.findall(text)]
+    words = _EN_PHRASE.findall(text)
     kept = [w if w.lower().removesuffix("'s") not in _STOP_EN and len(w) >= 3 else None for w in words]
     for i, w in enumerate(kept):
         if w is None:

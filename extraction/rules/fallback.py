@@ -13,9 +13,10 @@ it clearly shares a topic with (``revise_only``), never create one.
 from __future__ import annotations
 
 from extraction.rules import pattern_cache as re
-from extraction.rules.base import Found, Sentence, hedged, is_past_verb, negated
+from extraction.rules.base import HABITUAL, Found, Sentence, hedged, is_past_verb, negated
 from extraction.rules.filler import is_filler
 from extraction.rules.lexicon import slugify
+from extraction.rules.sentences import QUESTION_EN, QUESTION_ZH
 from extraction.rules.topics import FAMILIES_EN, FAMILIES_ZH, FAMILY_SLOTS, content_words, family_of, has_change, is_additive, weak_change_only
 
 RELATIONS_EN = ("sister", "brother", "mom", "mother", "dad", "father", "wife", "husband", "partner", "son", "daughter",
@@ -56,9 +57,6 @@ _SUPERSEDED_ZH = re.compile(r"[，,]?(?:而不是|而非|不再是|取代了?|�
 """The value a change statement replaces ("Banff instead of Whistler"): a memory states the current value only."""
 _SELF_EN = re.compile(r"\b(?:I|I'm|I've|I'll|me|my|mine|myself|we|we're|we've|our|us)\b|(?-i:\b[Ii]m\b|\b[Ii]ve\b)",
                       re.IGNORECASE)
-_QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
-                          r"should|shall|may|have|has|am)\b", re.IGNORECASE)
-_QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天]|是不是|有没有|好不好|行不行")
 _HYPO_EN = re.compile(r"\b(?:if|whether|maybe|might|would|could|wish|wonder|suppose|imagine|thinking about|"
                       r"considering|not sure|hypothetically)\b", re.IGNORECASE)
 _HYPO_ZH = re.compile(r"如果|假如|要是|万一|假设|想象|不知道|考虑|纠结|犹豫|是否|要不要|该不该")
@@ -119,12 +117,6 @@ def third_person_zh(text: str) -> str:
     return t.replace("我的", "用户的").replace("我", "用户")
 
 
-_HABITUAL = re.compile(r"一般|平时|通常|经常|每个?|每到|总是|\b(?:usually|every|each|most|on)\s+(?:weekends?|mornings?|"
-                       r"evenings?|nights?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)\b|"
-                       r"\b(?:weekends|mornings|evenings|usually|always|often)\b", re.IGNORECASE)
-"""A date phrase said of a habit ("周末我一般…", "on weekends", "every Friday") names no period."""
-
-
 def _resolve_dates(s: Sentence, text: str, start: int) -> str:
     """Replace relative date phrases by their absolute period (against chat_time)."""
     out, pos = [], 0
@@ -132,7 +124,7 @@ def _resolve_dates(s: Sentence, text: str, start: int) -> str:
         a, b = d.start - start, d.end - start
         if a < pos or a < 0:
             continue
-        if _HABITUAL.search(text[max(0, a - 6):b + 6]):
+        if HABITUAL.search(text[max(0, a - 6):b + 6]):
             continue  # 周末我一般都去爬山, "every weekend": a habit, no one date
         phrase = d.period.zh if s.lang == "zh" else f"{d.period.en_prep} {d.period.en}"
         if s.lang == "en" and re.match(r"\s*(?:in|on|at|during|over|for)\s*$", text[max(0, a - 8):a][-8:]):
@@ -208,14 +200,14 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     offset = s.text.index(core[:8]) if core[:8] in s.text else 0
     lang = s.lang
     if lang == "zh":
-        if core.endswith("吧") or len(re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", core)) < MIN_ZH or _QUESTION_ZH.search(core) \
+        if core.endswith("吧") or len(re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", core)) < MIN_ZH or QUESTION_ZH.search(core) \
                 or _HYPO_ZH.search(core):
             return None
         rel = _REL_ZH.match(core)
         first_person = "我" in core or "咱" in core
         other_start = bool(_OTHER_START_ZH.match(core))
     else:
-        if len(core.split()) < MIN_EN or _QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):
+        if len(core.split()) < MIN_EN or QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):
             return None
         rel = _REL_EN.match(core)
         first_person = bool(_SELF_EN.search(core)) or elided_subject(core)
@@ -238,8 +230,6 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
     else:
         clause = third_person_en(text)
         content = clause[0].upper() + clause[1:]
-        if not content.lower().startswith(("the user", "on ", "in ", "since ")) and first_person:
-            pass
         content = content.rstrip(".,; ") + "."
     family = family_of(core, lang)
     if family in UNNEGATABLE and _family_negated(core, lang, family):

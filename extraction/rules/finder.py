@@ -25,7 +25,7 @@ from extraction.rules.lexicon import slugify
 from extraction.rules.numerals import has_cjk
 from extraction.rules.sentences import detach_questions, split_sentences
 from extraction.rules.truecase import truecase
-from extraction.rules.fallback import fallback, named, speaker_name
+from extraction.rules.fallback import fallback, named, speaker_name, third_person_en, third_person_zh
 from extraction.rules.annotate import annotate, group_of
 
 ZH_RULES = favourites.RULES + health_learning_location.ZH_RULES + zh_life.RULES + zh.RULES + zh_plans.RULES[:1] + zh_prefs.RULES + zh_plans.RULES[1:] + changes.RULES
@@ -366,8 +366,6 @@ def request_topic(text: str, lang: str) -> str:
     """What a user's request asked for, in the third person and without its question clause:
     "need a new backpacking tent under $300, what are my options" -> "need a new backpacking
     tent under $300"; 想报个健身课，你帮我列几个选择 -> 想报个健身课."""
-    from extraction.rules.fallback import third_person_en, third_person_zh
-
     text = normalise(text).strip()
     if not (_REQUEST_CUE.search(text) or text.endswith(("?", "？"))):
         return ""  # an earlier statement or pick, not the request the offer answered

@@ -61,21 +61,22 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
     return out
 
 
+QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
+                         r"should|shall|may|have|has|am)\b", re.IGNORECASE)
+QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|啥|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天种]|是不是|有没有|好不好|行不行|"
+                         r"要不要|能不能|可不可以")
+"""A clause that asks: opening on a question word (en), or a question particle or word (zh)."""
 _CLAUSE_BREAK = re.compile(r"[，,]\s*")
-_ASKS_ZH = re.compile(r"[吗呢么][～~]?[？?]?$|什么|怎么|哪|啥|多少|几[点个岁天种]|是不是|有没有|好不好|行不行|要不要|能不能|可不可以")
 
 
-_ASKS_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
-                      r"should|shall|may|any|anyone|have|has|am)\b", re.IGNORECASE)
-
-
-def _asks(clause: str, lang: str) -> bool:
+def asks(clause: str, lang: str) -> bool:
+    """Whether ``clause`` is a question: its mark, or ``QUESTION_EN`` / ``QUESTION_ZH``."""
     clause = clause.strip()
-    if lang != "zh" and _ASKS_EN.match(clause):
-        return True
     if clause.endswith(("?", "？")):
         return True
-    return lang == "zh" and bool(_ASKS_ZH.search(clause.rstrip("。！!~～ ")))
+    if lang == "zh":
+        return bool(QUESTION_ZH.search(clause.rstrip("。！!~～ ")))
+    return bool(QUESTION_EN.match(clause))
 
 
 def detach_questions(text: str, spans: list[tuple[int, int]], lang: str) -> list[tuple[int, int]]:
@@ -90,10 +91,10 @@ def detach_questions(text: str, spans: list[tuple[int, int]], lang: str) -> list
     for a, b in spans:
         sentence = text[a:b]
         breaks = list(_CLAUSE_BREAK.finditer(sentence))
-        if breaks and _asks(sentence[breaks[-1].end():], lang):
+        if breaks and asks(sentence[breaks[-1].end():], lang):
             last = breaks[-1]
             head = sentence[:last.start()].strip()
-            if (len(head.split()) >= 3 or lang == "zh" and len(head) >= 4) and not _asks(head, lang):
+            if (len(head.split()) >= 3 or lang == "zh" and len(head) >= 4) and not asks(head, lang):
                 out.extend([(a, a + last.start()), (a + last.end(), b)])
                 continue
         out.append((a, b))

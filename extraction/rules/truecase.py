@@ -5,8 +5,8 @@ place, an employer, a person), so a lower-case message gave nothing, or a memory
 old city beside the new one ("my new place in denver" did not revise "I rent in Baltimore").
 Here the pronoun I, the world's larger cities and countries
 (``extraction/rules/data/world_places.txt``, from GeoNames) and the name given right after a
-relative or a pet get their capitals back before the rules read the message. The change keeps every character where it was, so the rules' spans
-still index the message."""
+relative or a pet get their capitals back before the rules read the message. The change keeps
+every character where it was, so the rules' spans still index the message."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import functools
 from pathlib import Path
 
 from extraction.rules import pattern_cache as re
+from extraction.rules.fallback import RELATIONS_EN
+from extraction.rules.lexicon import ANIMALS
+from extraction.rules.topics import _STOP_EN
 
 ORDINARY = frozenset({"turkey", "china", "chad", "derby", "mesa", "jersey"})
 """Place names that are ordinary words too often to be read as places in lower case ("we had
@@ -35,9 +38,9 @@ def world_places() -> dict[str, str]:
     return {k: v for k, v in found.items() if k not in ORDINARY}
 
 
-_KIN = ("sister|brother|mom|mum|dad|son|daughter|wife|husband|partner|boyfriend|girlfriend|friend|roommate|"
-        "cousin|aunt|uncle|niece|nephew|grandma|grandpa|boss|dog|cat|puppy|kitten|bunny|rabbit|hamster|parrot|"
-        "gecko|lizard|turtle|horse|bird|fish")
+_KIN = "|".join(sorted({*RELATIONS_EN, "mum", *(a for al in ANIMALS.values() for a in al if a.isascii())},
+                       key=len, reverse=True))
+"""The relatives (``fallback.RELATIONS_EN``) and animals (``lexicon.ANIMALS``) a name may follow."""
 _NAMED = re.compile(r"\b(?:(?:my|our)\s+(?:(?:little|big|older|younger|baby|best|new|old)\s+)?(?:" + _KIN + r")\s+"
                     r"([a-z]{3,15})(?=(?:'s)?\b(?:\s+(?:is|was|has|had|just|and|passed|died|turned|got|started|"
                     r"moved|said|went|who|ran|[a-z]+s)\b|\s*[,.!;]|\s*$|'s))|\b(?:named|called)\s+([a-z]{3,15})\b)")
@@ -46,8 +49,6 @@ _NAMED = re.compile(r"\b(?:(?:my|our)\s+(?:(?:little|big|older|younger|baby|best
 
 
 def _names(text: str, out: list[str]) -> None:
-    from extraction.rules.topics import _STOP_EN
-
     for m in _NAMED.finditer(text):
         group = 1 if m.group(1) else 2
         name = m.group(group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extraction.rules import pattern_cache as re  # re, with a cache that holds all rule patterns
 
-from extraction.rules.base import (Found, Sentence, clause_end, clause_start, fact, hedged, is_question_clause,
+from extraction.rules.base import (HABITUAL, Found, Sentence, clause_end, clause_start, fact, hedged, is_question_clause,
                                    subject_is_user, zh_third_person)
 from extraction.rules.dates import DateMention
 from extraction.rules.places import is_known_place, place_key, zh_place_at
@@ -21,8 +21,6 @@ _ACTIVITY = re.compile(r"^[爬逛玩吃打跑骑钓游滑健](?![州江])")
 _BOOKED = re.compile(r"机票|车票|高铁票|火车票|船票|订好了|订了|预订|买好了?票")
 """A booked ticket or stay makes the place after 去 a destination, known or not (去西双版纳的机票)."""
 _PLACE_SUFFIX = re.compile(r"(?:市|省|县|岛|山|湖|镇|村|古城)$")
-_HABIT = re.compile(r"一般|平时|经常|常常|总是|通常|每周|每个周末|每到周末|每天|每次")
-"""What the user usually does (周末我一般都去爬山) is a habit, not a trip being planned."""
 _VERB = re.compile(r"计划|打算|准备|想要|想|要|将要|将|会|安排")
 _REL = (r"家人|全家|一家人|家里人|爸妈|父母|爸爸|妈妈|孩子们|孩子|小孩|老婆|老公|妻子|丈夫|太太|爱人|女朋友|男朋友|女友|男友|"
         r"对象|朋友们|朋友|同事们|同事|同学们|同学|闺蜜|兄弟|室友|儿子|女儿|宝宝|爷爷奶奶|外公外婆|老人")
@@ -66,7 +64,7 @@ def travel_rules(s: Sentence) -> list[Found]:
             continue
         if not (verb or pm or booked or (date is not None and date.tense == "future")):
             continue
-        if _HABIT.search(before) and not verb:
+        if HABITUAL.search(before) and not verb:
             continue
         if m.group(0) == "回" and not (pm or date):
             continue

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
-from extraction.rules.fallback import third_person_en
+from extraction.rules.base import Sentence
+from extraction.rules.dates import find_dates
+from extraction.rules.fallback import fallback, third_person_en
 
 
 @pytest.mark.parametrize("said,written", [
@@ -48,11 +52,6 @@ def test_a_sentence_without_its_subject_reads_as_the_users(clause: str, content:
     ("儿子这学期转到育才小学了，离家近多了", "儿子"),
 ])
 def test_a_parent_called_as_one_calls_them_is_the_subject(said: str, subject: str) -> None:
-    from datetime import datetime, timezone
-
-    from extraction.rules.base import Sentence
-    from extraction.rules.fallback import fallback
-
     lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in said) else "en"
     found = fallback(Sentence(said, 0, lang, datetime(2025, 3, 1, tzinfo=timezone.utc), []))
     assert found is not None and found.attributes["subject"] == subject
@@ -63,25 +62,14 @@ def test_a_parent_called_as_one_calls_them_is_the_subject(said: str, subject: st
     ("I usually go climbing on Saturday", "on Saturday", "en"),
 ])
 def test_a_habit_keeps_its_day_unresolved(said: str, kept: str, lang: str) -> None:
-    from datetime import datetime, timezone
-
-    from extraction.rules.base import Sentence
-    from extraction.rules.dates import find_dates
-    from extraction.rules.fallback import fallback
-
     at = datetime(2025, 3, 3, tzinfo=timezone.utc)
     found = fallback(Sentence(said, 0, lang, at, find_dates(said, at, lang)))
     assert found is not None and kept in found.content and "2025" not in found.content, found and found.content
 
 
 def test_a_dated_plan_still_resolves() -> None:
-    from datetime import datetime, timezone
-
-    from extraction.rules.base import Sentence
-    from extraction.rules.dates import find_dates
-    from extraction.rules.fallback import fallback
-
     at = datetime(2025, 3, 3, tzinfo=timezone.utc)
     said = "I'm visiting my sister next Friday"
     found = fallback(Sentence(said, 0, "en", at, find_dates(said, at, "en")))
     assert found is not None and "Friday, March 14, 2025" in found.content  # next Friday from a Monday
+
