@@ -228,6 +228,8 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
         content = clause if "用户" in clause[:12] else "用户" + clause
         content = content.rstrip("，,、 ")
     else:
+        if elided_subject(core) and text[:1].isalpha():  # "Sold my cello": the user's "I" given back
+            text = ("I've " if text.split(maxsplit=1)[0].lower() == "been" else "I ") + text[0].lower() + text[1:]
         clause = third_person_en(text)
         content = clause[0].upper() + clause[1:]
         content = content.rstrip(".,; ") + "."

@@ -73,3 +73,12 @@ def test_a_dated_plan_still_resolves() -> None:
     found = fallback(Sentence(said, 0, "en", at, find_dates(said, at, "en")))
     assert found is not None and "Friday, March 14, 2025" in found.content  # next Friday from a Monday
 
+
+@pytest.mark.parametrize("said, content", [
+    ("Sold my cello, it just wasn't for me", "The user sold the user's cello, it just wasn't for the user."),
+    ("Been doing watercolour painting on weekends", "The user has been doing watercolour painting on weekends."),
+    ("Finally signed a lease in Jersey City", "The user finally signed a lease in Jersey City."),
+])
+def test_a_statement_that_drops_its_i_is_written_with_the_user(said: str, content: str) -> None:
+    found = fallback(Sentence(said, 0, "en", datetime(2025, 3, 3, tzinfo=timezone.utc), []))
+    assert found is not None and found.content == content
