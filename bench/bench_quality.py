@@ -35,7 +35,7 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "quality"
 RESULTS = ROOT / "bench" / "results"
-SPLITS = ("dev", "dev2", "dev3", "heldout", "heldout2", "heldout3", "heldout4")
+SPLITS = ("dev", "dev2", "dev3", "dev4", "heldout", "heldout2", "heldout3", "heldout4")
 TOP_K = 5
 
 
