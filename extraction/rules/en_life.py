@@ -10,6 +10,8 @@ from extraction.rules.numerals import to_int
 
 I = re.IGNORECASE
 _ANIMAL_EN = "|".join(sorted({a for al in ANIMALS.values() for a in al if a.isascii()}, key=len, reverse=True))
+_ANIMAL_PHRASE = rf"(?:{_ANIMAL_EN})(?:\s+(?:{_ANIMAL_EN}))?"
+"""A breed and its animal word together: "a beagle puppy", "a husky mix" is one animal."""
 _STOP = r"(?=\s*(?:[,.!;)]|$|\s+and\b|\s+but\b|\s+so\b|\s+because\b|\s+since\b|\s+which\b|\s+that\b|\s+anymore\b))"
 _NUM = r"(?P<n>a|an|one|two|three|four|five|\d+)"
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
@@ -63,8 +65,8 @@ def pet_rules(s: Sentence) -> list[Found]:
     out: list[Found] = []
     t = s.text
     pat = (rf"\b(?:I|we)(?:\s+|(?='))(?:(?:just|recently|also|still)\s+)*(?:have|'ve got|'ve|have got|own|adopted|got)\s+"
-           rf"{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_EN})\b" + _PET_NAMED)
-    tail = (rf"\band\s+{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_EN})\b"
+           rf"{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_PHRASE})\b" + _PET_NAMED)
+    tail = (rf"\band\s+{_NUM}\s+(?P<adj>(?:[a-z-]+\s+){{0,2}}?)(?P<a>{_ANIMAL_PHRASE})\b"
             + _PET_NAMED)
     matches = list(re.finditer(pat, t, I))
     # "we have three kids and two cats": the list continues the same "have"

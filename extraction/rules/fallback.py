@@ -184,8 +184,18 @@ def elided_subject(core: str) -> bool:
     return is_past_verb(first) or bool(_ELIDED_EN.match(core))
 
 
-def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Found | None:
-    """The third-person fact for sentence ``s``, or None when it should stay an episode."""
+def about_relative(text: str, lang: str) -> bool:
+    """The statement opens on a relative or an acquaintance as its subject ("my sister …", 我妈…)."""
+    lead = (_LEAD_ZH if lang == "zh" else _LEAD_EN).match(text)
+    core = text[lead.end() if lead else 0:].strip()
+    return bool((_REL_ZH if lang == "zh" else _REL_EN).match(core))
+
+
+def fallback(s: Sentence, user_subject: bool = False) -> Found | None:
+    """The third-person fact for sentence ``s``, or None when it should stay an episode.
+
+    ``user_subject``: the sentence is a clause whose subject Chinese left out after a clause
+    about the user (``clauses.statement_clauses``), so it is the user's."""
     raw = s.text.strip()
     body = raw.rstrip("。.！!~～ ")
     if not body or raw.endswith(("?", "？")) or is_filler(body):
@@ -204,7 +214,7 @@ def fallback(s: Sentence, consumed: list[tuple[int, int]] | None = None) -> Foun
                 or _HYPO_ZH.search(core):
             return None
         rel = _REL_ZH.match(core)
-        first_person = "我" in core or "咱" in core
+        first_person = "我" in core or "咱" in core or user_subject
         other_start = bool(_OTHER_START_ZH.match(core))
     else:
         if len(core.split()) < MIN_EN or QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):

@@ -19,6 +19,8 @@ from extraction.rules import changes, en, favourites, en_life, en_plans, en_pref
 from extraction.rules.base import IMPLICIT_CONFIDENCE, Found, Sentence, content_of, run_rules
 from extraction.rules.brands import CATEGORY_EN, CATEGORY_ZH, PREFERENCE_SLOT, TIER_PREFERENCE
 from extraction.rules.choices import Choice, detect_choice
+from extraction.rules.clauses import statement_clauses
+from extraction.rules.topics import has_change
 from extraction.rules.dates import find_dates
 from extraction.rules.filler import assistant_says_nothing_about_user, is_filler, residual_fragments
 from extraction.rules.lexicon import slugify
@@ -92,10 +94,7 @@ class RuleCandidateFinder:
         for start, end in detach_questions(text, split_sentences(text, lang), lang):
             s_lang = sentence_lang(text[start:end])
             s = Sentence(text[start:end], start, s_lang, m.chat_time, find_dates(text[start:end], m.chat_time, s_lang))
-            fs = run_rules(ZH_RULES if s_lang == "zh" else EN_RULES, s)
-            fs = self._with_fallback(s, fs)
-            self._attach_dates(s, fs)
-            annotate(s, fs)
+            fs = self._read(s)
             self._name_speaker(fs, m.name, s_lang)
             for f in fs:
                 f.shifted(start)
@@ -106,12 +105,39 @@ class RuleCandidateFinder:
             a.found.extend(fs)
         return a
 
+    def _read(self, s: Sentence, user_subject: bool = False) -> list[Found]:
+        """The sentence's findings, spans relative to it: its rules' and, where no rule claimed
+        it, the fallback's, one per statement when it joins statements of different families."""
+        fs = run_rules(ZH_RULES if s.lang == "zh" else EN_RULES, s)
+        parts = statement_clauses(s, self._asserts)
+        if parts and not self._claimed(fs):
+            return [f.shifted(c.at) for c in parts for f in self._read(c.sentence, c.inherits_user)]
+        fs = self._with_fallback(s, fs, user_subject)
+        self._attach_dates(s, fs)
+        annotate(s, fs)
+        # a statement the rules left untouched beside the one they read ("i live in austin, my dog
+        # is a corgi named waffles"): read by itself, not lost
+        for c in parts:
+            end = c.at + len(c.sentence.text)
+            if not any(a < end and c.at < b for f in fs for a, b in f.spans):
+                fs.extend(f.shifted(c.at) for f in self._read(c.sentence, c.inherits_user))
+        return fs
+
+    @classmethod
+    def _asserts(cls, s: Sentence) -> bool:
+        """A clause states something by itself: a rule claims it, or it says what changed."""
+        return has_change(s.text, s.lang) or cls._claimed(run_rules(ZH_RULES if s.lang == "zh" else EN_RULES, s))
+
     @staticmethod
-    def _with_fallback(s: Sentence, fs: list[Found]) -> list[Found]:
+    def _claimed(fs: list[Found]) -> bool:
+        """A rule explains the sentence (a generic dated event alone does not)."""
+        return bool(fs) and not all(f.slot.startswith("event.") for f in fs)
+
+    def _with_fallback(self, s: Sentence, fs: list[Found], user_subject: bool = False) -> list[Found]:
         """No rule claimed the sentence (or only a generic dated event did): the fallback fact."""
-        if fs and not all(f.slot.startswith("event.") for f in fs):
+        if self._claimed(fs):
             return fs
-        f = fallback(s)
+        f = fallback(s, user_subject)
         if f is None:
             return fs
         if fs and f.attributes.get("family") not in ("work", "residence"):

@@ -168,9 +168,12 @@ def style_topic(obj: str) -> str | None:
 
 # ---------------------------------------------------------------- animals, possessions, occupations
 
-ANIMALS: dict[str, tuple[str, ...]] = {
-    "cat": ("猫咪", "小猫", "猫", "cats", "cat", "kittens", "kitten", "kitty"),
-    "dog": ("狗狗", "小狗", "狗", "dogs", "dog", "puppies", "puppy"),
+ANIMALS: dict[str, tuple[str, ...]] = {  # a breed names its animal: 柯基 is a dog
+    "cat": ("猫咪", "小猫", "猫", "cats", "cat", "kittens", "kitten", "kitty",
+            *("布偶猫", "布偶", "英短", "美短", "橘猫", "狸花猫", "暹罗猫", "ragdoll", "siamese", "maine coon")),
+    "dog": ("狗狗", "小狗", "狗", "dogs", "dog", "puppies", "puppy",
+            *("柯基", "柴犬", "金毛", "泰迪", "哈士奇", "边牧", "拉布拉多", "比熊", "博美", "法斗", "corgi", "beagle",
+              "labrador", "poodle", "husky", "golden retriever", "dachshund", "shih tzu", "pug", "border collie")),
     "rabbit": ("兔子", "兔", "rabbits", "rabbit", "bunny"),
     "hamster": ("仓鼠", "hamsters", "hamster"),
     "parrot": ("鹦鹉", "parrots", "parrot"),

@@ -23,7 +23,7 @@ FAMILIES_EN: list[tuple[str, str]] = [
              r"principal|shift|shifts|office)\b"),
     ("drink", r"\b(?:drink|drinks|drinking|coffee|tea|latte|espresso|wine|beer|alcohol|soda|juice|sparkling water|milk)\b"),
     ("diet", r"\b(?:eat|eats|eating|vegan|vegetarian|meat|dairy|gluten|gluten-free|steak|pescatarian|keto)\b"),
-    ("pet", r"\b(?:dog|dogs|cat|cats|puppy|kitten|parrots?|hamsters?|rabbits?|pets?|beagle|shepherd|retriever|fish)\b"),
+    ("pet", r"\b(?:dog|dogs|cat|cats|puppy|kitten|parrots?|hamsters?|rabbits?|pets?|beagle|shepherd|retriever|goldfish|betta|fish tank|aquarium)\b"),
     ("possession", r"\b(?:drive|drives|car|own|owns|bought|sold|laptop|\w*phone|bike|sailboat|boat|house|motorcycle|"
                    r"traded|trade-in|swapped|upgraded)\b"),
     ("plan", r"\b(?:trip|visit|visiting|travel|traveling|travelling|vacation|flight|flying|plans?|planning|going to|"
@@ -35,17 +35,17 @@ FAMILIES_EN: list[tuple[str, str]] = [
 ]
 FAMILIES_ZH: list[tuple[str, str]] = [
     ("residence", r"住|搬|定居|安家|租房|租了|买了房|落脚|安顿"),
-    ("work", r"上班|工作|入职|跳槽|辞职|离职|退休|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,3}店|"
+    ("work", r"上班|工作|入职|跳槽|辞职|离职|退休|公司|职位|当.{0,4}(?:师|员|生)|做.{0,6}(?:师|员)|调到|开.{0,5}店|"
              r"教(?:书|英语|数学|语文|物理|化学|钢琴|.{1,3}课)|在.{1,10}(?:机构|学校|医院|银行|工厂|事务所)|转岗|岗位|"
              r"做.{0,4}(?:测试|开发|运营|设计|销售|产品|研发|财务|市场|行政|人事|客服|编辑|翻译|咨询|法务|审计|分析|算法|"
              r"采购|物流|项目|教研|策划)"),
-    ("drink", r"喝|咖啡|茶|酒|可乐|拿铁|奶|豆浆|饮料"),
-    ("diet", r"吃素|吃肉|素食|吃"),
-    ("pet", r"狗|猫|宠物|仓鼠|兔子|鹦鹉|金鱼"),
+    ("drink", r"喝|咖啡|(?<!沙)茶(?![面餐叶馆楼])|酒|可乐|拿铁|奶|豆浆|饮料"),
+    ("diet", r"吃素|吃肉|素食|(?<![好难小])吃"),
+    ("pet", r"狗|猫|宠物|仓鼠|兔子|鹦鹉|金鱼|柯基|泰迪|柴犬|布偶|英短|养了?(?:一|两|三)?(?:只|条)"),
     ("possession", r"车|房子|电脑|手机|买了|卖了|卖掉|入手"),
     ("plan", r"计划|打算|准备|旅游|旅行|出差|过年|推迟|提前|改到|取消"),
     ("health", r"病|高血压|糖尿病|过敏|近视|眼镜|手术|药"),
-    ("hobby", r"打.{1,3}球|玩|游泳|泳|钓鱼|攀岩|爬山|跑步|书法|画画|动漫|追|练|学.{1,4}"),
+    ("hobby", r"打.{1,3}球|玩|游泳|泳|钓鱼|攀岩|爬山|跑步|书法|画画|动漫|追|练|(?<![转上放开大小中同留退升])学.{1,4}"),
 ]
 HYPERNYMS = {
     "拿铁": "咖啡", "美式": "咖啡", "卡布奇诺": "咖啡", "啤酒": "酒", "红酒": "酒", "白酒": "酒", "葡萄酒": "酒",
