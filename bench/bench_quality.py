@@ -3,7 +3,7 @@ consistent and findable?
 
 Why: latency benchmarks say nothing about whether the memories are right. This runs the
 labelled set in ``tests/fixtures/quality/`` (``dev.jsonl`` and ``dev2.jsonl``: may be tuned on;
-``heldout.jsonl`` to ``heldout4.jsonl``, each written before the rule changes
+``heldout.jsonl`` to ``heldout5.jsonl``, each written before the rule changes
 it measures: never tuned on, reported beside them) through the product's own services, in-process (the public
 ``memstream.open`` API, or the composition root when that is absent): one fresh data dir per
 split, each conversation its own user, each step one envelope. Then per split and per class:
@@ -18,7 +18,7 @@ split, each conversation its own user, each step one envelope. Then per split an
 
 LoCoMo R@5/10/25 is read from ``bench/results/locomo.json`` (not re-run here).
 
-    python -m bench.bench_quality [--split dev|dev2|dev3|heldout|heldout2|heldout3|heldout4] [--show-failures] [--out bench/results/quality.json]
+    python -m bench.bench_quality [--split dev|dev2|dev3|dev4|heldout|heldout2|heldout3|heldout4|heldout5] [--show-failures] [--out bench/results/quality.json]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any, Iterable
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "quality"
 RESULTS = ROOT / "bench" / "results"
-SPLITS = ("dev", "dev2", "dev3", "dev4", "heldout", "heldout2", "heldout3", "heldout4")
+SPLITS = ("dev", "dev2", "dev3", "dev4", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 TOP_K = 5
 
 

@@ -65,7 +65,7 @@ def test_dev_count_not_above_ceiling(dev: dict, figure: str) -> None:
     assert measured <= CEILINGS[figure], f"dev {figure} {measured} > ceiling {CEILINGS[figure]}"
 
 
-@pytest.mark.parametrize("split, cases", [("heldout", 70), ("heldout2", 20), ("dev2", 40), ("heldout3", 44), ("heldout4", 48)])
+@pytest.mark.parametrize("split, cases", [("heldout", 70), ("heldout2", 20), ("dev2", 40), ("heldout3", 44), ("heldout4", 48), ("heldout5", 48), ("dev4", 48)])
 def test_heldout_runs_end_to_end(split: str, cases: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     result = run_split(split, data_dir=tmp_path_factory.mktemp(f"quality-{split}"))
     print("\n" + report(result))
