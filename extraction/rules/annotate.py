@@ -13,7 +13,7 @@ from __future__ import annotations
 from extraction.rules import pattern_cache as re
 from extraction.rules.base import Found, Sentence
 from extraction.rules.places import ZH_TO_EN
-from extraction.rules.topics import FAMILY_SLOTS, content_words, family_of, has_change, is_additive
+from extraction.rules.topics import FAMILY_SLOTS, content_words, family_of, family_of_slot, has_change, is_additive
 
 GROUPED_PREFIXES = {"work.": "work"}
 _EN_TO_ZH = {v: k for k, v in ZH_TO_EN.items()}
@@ -59,6 +59,8 @@ def annotate(s: Sentence, fs: list[Found]) -> None:
         fam = family if a["subject"] == "user" else None
         if fam and f.slot.split(".")[0] != "event" and not any(f.slot.startswith(p) for p in FAMILY_SLOTS.get(fam, ())):
             fam = None  # the sentence's family is not this finding's (a name beside a move)
+        if fam is None and a["subject"] == "user":
+            fam = family_of_slot(f.slot)  # 这学期…调去教务处: the sentence reads as study, the slot is the job
         a.setdefault("family", fam)
         a.setdefault("family_slots", list(FAMILY_SLOTS.get(fam or "", ())))
         a.setdefault("topic", sorted(content_words(f.clause)))

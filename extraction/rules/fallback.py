@@ -191,6 +191,20 @@ def about_relative(text: str, lang: str) -> bool:
     return bool((_REL_ZH if lang == "zh" else _REL_EN).match(core))
 
 
+_ELIDED_ZH = re.compile(
+    r"^(?:(?:刚刚?|最近|现在|目前|每天|天天|平时|一直|已经|今天|昨天|前天|上周|上个月|去年|今年|这周|这两天|这阵子|"
+    r"前段时间|周末|早上|晚上|下班后?|还|又|也|都|正|终于|总算|打算|准备)"
+    r"|(?:在|住|搬|戴|开|骑|用|养|做|当|买|换|卖|学|练|报|考|辞|入职|跳槽|离职|退休|去|回|跑|吃|喝|戒|减|带|租|种|追|玩|打)"
+    r"(?![人们家的]))")
+"""How a Chinese chat statement opens when it leaves out its 我: on a time word or adverb (刚搬来深圳,
+每天早上一杯黑咖啡) or on the verb itself (戴小米手环跑步, 在美团做产品). Said by the user, it is about
+the user; one that opens on a noun (大黄现在14斤了, 公司楼下…) is about that."""
+
+
+def elided_subject_zh(core: str) -> bool:
+    return bool(_ELIDED_ZH.match(core))
+
+
 def fallback(s: Sentence, user_subject: bool = False) -> Found | None:
     """The third-person fact for sentence ``s``, or None when it should stay an episode.
 
@@ -214,7 +228,7 @@ def fallback(s: Sentence, user_subject: bool = False) -> Found | None:
                 or _HYPO_ZH.search(core):
             return None
         rel = _REL_ZH.match(core)
-        first_person = "我" in core or "咱" in core or user_subject
+        first_person = "我" in core or "咱" in core or user_subject or elided_subject_zh(core)
         other_start = bool(_OTHER_START_ZH.match(core))
     else:
         if len(core.split()) < MIN_EN or QUESTION_EN.match(core) or _HYPO_EN.search(core) or hedged(core, len(core), "en"):

@@ -218,6 +218,12 @@ FAMILY_SLOTS = {
 """Which rule slots a predicate family covers: a change in the family revises the memory holding one."""
 
 
+def family_of_slot(slot: str) -> str | None:
+    """The one family whose slots include ``slot`` (None for a slot two families share, food.like)."""
+    families = [name for name, prefixes in FAMILY_SLOTS.items() if slot.startswith(prefixes)]
+    return families[0] if len(families) == 1 else None
+
+
 def known_places(text: str) -> frozenset[str]:
     """The known places a text names (``places.place_key``: 成都 and Chengdu are one), for
     telling a new residence from a restated one when no change marker says so."""
