@@ -117,6 +117,9 @@ def resolve(cand: Candidate, memories: Iterable[Known]) -> Candidate:
             subject = relation
         else:
             slot, subject = (memory.key if marked else f"{memory.key}.{cand.slot}"), "user"
+        # a relative's statement revises that relative's memory of its family (a new employer,
+        # a move) as the user's own do; a pet's only by a marker
+        family_slots = [f"family.{relation}.{a['family']}"] if relation != "user" and a.get("family") else []
         return replace(cand, content=content, clause=content.rstrip("."), slot=slot,
-                       attributes={**a, "subject": subject, "revise_only": False, "family_slots": []})
+                       attributes={**a, "subject": subject, "revise_only": False, "family_slots": family_slots})
     return cand

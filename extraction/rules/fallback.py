@@ -273,6 +273,7 @@ def fallback(s: Sentence, user_subject: bool = False) -> Found | None:
                           "change": has_change(core, lang), "additive": is_additive(core, lang),
                           "weak_change": weak_change_only(core, lang),
                           "revise_only": revise_only, "replaced": replaced.group(0).strip(" ,，") if replaced else None,
-                          "family_slots": list(FAMILY_SLOTS.get(family or "", ())) if subject is None else []})
+                          "family_slots": list(FAMILY_SLOTS.get(family or "", ())) if subject is None
+                          else [f"family.{subject}.{family}"] if family else []})
     f.confidence = 0.8
     return f

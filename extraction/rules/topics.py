@@ -241,6 +241,10 @@ def known_places(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_NOT_ORG = (r"the|work|home|night|nights|noon|midnight|dawn|least|most|all|first|last|once|times|the moment|moment|end|"
+            r"start|weekends?|a|an|my|our|his|her|their|this|that|it|him|them|me|us|you|free|fun|hours?|minutes?|"
+            r"years?|months?|weeks?|days?|\d\w*|about|around|least|like|now|uni|school|college|university|office|"
+            r"place|company|job|shop|store|hospital|clinic")
 _EMPLOYER_ZH = re.compile(r"在([\u4e00-\u9fffA-Za-z0-9]{2,8}?)(?:做|当|上班|工作|实习|任职|干)")
 _ORG_EN = r"((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,3})"
 _EMPLOYER_EN = re.compile(r"\b(?:work|works|working|worked|job|hired|intern(?:ing)?|employed|teach|teaches|teaching)\b"
@@ -248,11 +252,24 @@ _EMPLOYER_EN = re.compile(r"\b(?:work|works|working|worked|job|hired|intern(?:in
 _NOT_EMPLOYER_ZH = re.compile(r"^(?:家|家里|这里|那里|这边|那边|公司|单位|外面|本地|当地|附近)$")
 
 
+_ORG_LOWER = re.compile(r"\b(?:work|works|working|worked|job|shifts?|hired|intern(?:ing)?|employed)\b(?! out)"
+                        r"[^.;,]{0,20}?\b(?:at|for)\s+(?:the\s+)?(?!(?:" + _NOT_ORG + r")\b)([a-z][\w&'-]+)")
+_ROLE_AT = re.compile(r"\b(?:a|an)\s+((?:[a-z-]+\s+){0,2}?[a-z-]+)\s+(?:at|for)\s+(?:the\s+)?(?!(?:" + _NOT_ORG
+                      + r")\b)([a-z][\w&'-]+)")
+"""An employer typed in lower case ("works nights at the costco", "shifts at boeing"): the word
+after at/for, unless it is a time, a place of no one's or a quantity (``_NOT_ORG``)."""
+
+
 def employers(text: str) -> frozenset[str]:
     """Who a work statement says the user works for ("在小米做测试", "joined Stripe", "work at
-    Lincoln Middle School"), lower-cased; empty when it names nobody."""
+    Lincoln Middle School", "works at the costco"), lower-cased; empty when it names nobody."""
     found = {m.group(1) for m in _EMPLOYER_ZH.finditer(text) if not _NOT_EMPLOYER_ZH.match(m.group(1))}
     found |= {re.sub(r"^the\s+", "", m.group(1) or m.group(2), flags=re.IGNORECASE) for m in _EMPLOYER_EN.finditer(text)}
+    if not found:
+        from extraction.rules.lexicon import is_occupation  # the lexicon imports this module's neighbours
+
+        found = {m.group(1) for m in _ORG_LOWER.finditer(text)}
+        found |= {m.group(2) for m in _ROLE_AT.finditer(text) if is_occupation(m.group(1).strip())}
     return frozenset(f.lower() for f in found)
 
 

@@ -86,3 +86,16 @@ def test_a_named_speakers_own_statement_is_not_taken_for_the_relative_of_that_na
     contents = [c for _, _, c in current(ms, "duo")]
     assert any(c.startswith("Caroline") and "painting" in c for c in contents), contents
     assert not any("friend Caroline" in c and "painting" in c for c in contents), contents
+
+
+@pytest.mark.parametrize("user,texts,now,gone", [
+    ("jake", ("my brother jake works nights at the costco in tacoma", "jake's shifts at boeing start at 5:30am"),
+     "boeing", "costco"),
+    ("sis", ("My sister works at Deloitte in Chicago.", "My sister works at Google, she loves the campus."),
+     "Google", "Deloitte"),
+])
+def test_a_relatives_other_employer_revises_the_relatives_job_without_a_marker(ms, user, texts, now, gone):
+    say(ms, user, *texts)
+    facts = current(ms, user)
+    assert any(now in c for _, _, c in facts), facts
+    assert not any(gone in c for _, _, c in facts), facts

@@ -2,7 +2,7 @@
 
 import pytest
 
-from extraction.rules.topics import family_of
+from extraction.rules.topics import employers, family_of
 
 
 @pytest.mark.parametrize("text", ["cello is basically my whole personality outside work lol",
@@ -16,3 +16,17 @@ def test_work_as_a_place_or_an_effort_is_not_the_job(text):
 @pytest.mark.parametrize("text", ["I work at Stripe", "working at a bakery now", "got a new job at Amazon"])
 def test_the_job(text):
     assert family_of(text, "en") == "work", text
+
+
+@pytest.mark.parametrize("text,employer", [
+    ("works nights at the costco in tacoma", "costco"), ("jake's shifts at boeing start at 5:30am", "boeing"),
+    ("im a pharmacist at cvs and the 12 hr shifts are long", "cvs"), ("I work at Google", "google"),
+])
+def test_an_employer_typed_in_lower_case_is_read(text, employer):
+    assert employers(text) == {employer}
+
+
+@pytest.mark.parametrize("text", ["i work at home now", "works at the hospital", "a cup of tea at noon",
+                                  "work for a startup", "I work at night mostly"])
+def test_a_time_a_place_of_no_ones_or_an_article_is_no_employer(text):
+    assert employers(text) == frozenset()
