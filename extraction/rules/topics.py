@@ -14,7 +14,7 @@ from extraction.rules import pattern_cache as re
 
 FAMILIES_EN: list[tuple[str, str]] = [
     ("residence", r"\b(?:live|lives|living|lived|reside|resides|moved|move|moving|relocated|my home|new place|apartment|"
-                  r"rent(?:s|ing)? (?:an? |the |my )?(?:\w+ ){0,2}(?:apartment|studio|flat|room|place|\w*house|condo|loft|townhome)|"
+                  r"(?:my|our) (?:new )?(?:place|flat) in|rent(?:s|ing)? (?:an? |the |my )?(?:\w+ ){0,2}(?:apartment|studio|flat|room|place|\w*house|condo|loft|townhome)|"
                   r"lease|settled in|settling in)\b"),
     ("work", r"\b(?:(?<!outside )(?<!near )(?<!after )(?<!before )(?<!from )work(?!\s+(?:out|on)\b)|works|"
              r"working(?! on\b)|job|jobs|employed|employer|joined|hired|promoted|company|career|"
@@ -273,10 +273,18 @@ def employers(text: str) -> frozenset[str]:
     return frozenset(f.lower() for f in found)
 
 
+_HOME_IN = re.compile(r"\b(?:live|lives|living|lived|moved|moving|relocated|settled)\s+(?:in|to)\s+(?!(?:" + _NOT_ORG
+                      + r"|here|there|town|city|the|a|an|with|together|alone|sin|hope|fear|denial)\b)([a-z][\w'-]+)"
+                      r"|(?:\bmy|\bour|\bthe user's)\s+(?:new\s+)?(?:place|flat|apartment|house|home)\s+in\s+(?!(?:" + _NOT_ORG
+                      + r")\b)([a-z][\w'-]+)", re.IGNORECASE)
+"""Where the user lives when the place is none the place lists know ("living in somerville",
+"our place in medford"): the word after the residence verb, for telling one home from another."""
+
+
 def family_values(text: str, family: str) -> frozenset[str]:
     """The values ``text`` gives a single-valued family (domain.consolidation.VALUE_FAMILIES)."""
     if family == "residence":
-        return known_places(text)
+        return known_places(text) or frozenset((m.group(1) or m.group(2)).lower() for m in _HOME_IN.finditer(text))
     if family == "work":
         return employers(text)
     return frozenset()
