@@ -83,7 +83,9 @@ def favourite_rules(s: Sentence) -> list[Found]:
         if f:
             out.append(f)
     for m in re.finditer(r"(?:^|(?<=[,;:]\s)|(?<=\band\s))(?P<obj>[\w'&-]+(?:\s+[\w'&-]+){0,4}?)\s+"
-                         r"(?:is|are|has become|became|is now|replaced\s+(?P<old>[^,.;!?]{1,30}?)\s+as)\s+my\s+"
+                         r"(?:(?:has|have)\s+)?(?:(?:officially|definitely|now|just|finally|totally|basically)\s+)?"
+                         r"(?:is|are|become|became|is now|(?:taken|took) over as|"
+                         r"(?:replaced|overtook|overtaken|dethroned)\s+(?P<old>[^,.;!?]{1,30}?)\s+as)\s+my\s+"
                          r"(?:(?:new|all-time|current|absolute)\s+)?(?P<fav>favou?rite)\s+(?P<cat>[a-z]+(?:\s+[a-z]+){0,2}?)"
                          r"(?=\s*(?:[,.;!?]|$|\s+now\b|\s+these days\b|\s+and\b|\s+but\b|\s+by far\b))", t, I):
         if not statement_ok(s, m.start("fav")):

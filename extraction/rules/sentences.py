@@ -61,7 +61,7 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
     return out
 
 
-QUESTION_EN = re.compile(r"^\s*(?:what|what's|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
+QUESTION_EN = re.compile(r"^\s*(?:what|what's|whats|hows|wheres|whos|whys|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
                          r"should|shall|may|have|has|am)\b", re.IGNORECASE)
 QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|啥|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天种]|是不是|有没有|好不好|行不行|"
                          r"要不要|能不能|可不可以")

@@ -223,6 +223,8 @@ SAME_SLOT: list[tuple[str, list[str]]] = [
     ("name", ["我叫小忆", "我是小忆", "My name is Sam", "Call me Sam", "I'm Sam."]),
     ("preference.travel.family", ["我们家喜欢全家一起出游", "We love family trips"]),
     ("preference.cat", ["我喜欢猫", "我讨厌猫", "I love cats"]),
+    ("favourite.band", ["my favorite band is the national", "big thief has officially taken over as my favourite band",
+                        "Wilco has become my favourite band", "Low overtook Wilco as my favourite band"]),
 ]
 
 

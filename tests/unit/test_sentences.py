@@ -34,3 +34,11 @@ def test_a_trip_that_will_not_happen_is_no_plan():
     assert plans("I'm not going to Lyon on that trip") == []
     assert plans("we're not flying to Lisbon next month") == []
     assert plans("I'm going to Lyon next week") != []
+
+
+def test_a_question_typed_without_its_apostrophe_asks():
+    from extraction.rules.sentences import QUESTION_EN
+
+    for text in ("whats a good miso paste i can get in the uk", "hows the weather in oslo", "wheres a good bakery"):
+        assert QUESTION_EN.match(text), text
+    assert not QUESTION_EN.match("whatsapp keeps crashing on my phone")
