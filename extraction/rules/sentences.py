@@ -62,7 +62,8 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
 
 
 QUESTION_EN = re.compile(r"^\s*(?:what|what's|whats|hows|wheres|whos|whys|how|why|where|when|who|which|do|does|did|are|is|can|could|would|will|"
-                         r"should|shall|may|have|has|am)\b", re.IGNORECASE)
+                         r"should|shall|may|have|has|am|any\s+(?:tips|ideas|recs?|recommendations|suggestions|advice|"
+                         r"thoughts|good))\b", re.IGNORECASE)
 QUESTION_ZH = re.compile(r"[吗呢么][～~]?$|什么|啥|怎么|哪里|哪儿|哪个|为什么|多少|几[点个岁天种]|是不是|有没有|好不好|行不行|"
                          r"要不要|能不能|可不可以")
 """A clause that asks: opening on a question word (en), or a question particle or word (zh)."""

@@ -39,6 +39,8 @@ def test_a_trip_that_will_not_happen_is_no_plan():
 def test_a_question_typed_without_its_apostrophe_asks():
     from extraction.rules.sentences import QUESTION_EN
 
-    for text in ("whats a good miso paste i can get in the uk", "hows the weather in oslo", "wheres a good bakery"):
+    for text in ("whats a good miso paste i can get in the uk", "hows the weather in oslo", "wheres a good bakery",
+                 "any good veggie bbq ideas", "any tips for night shifts"):
         assert QUESTION_EN.match(text), text
     assert not QUESTION_EN.match("whatsapp keeps crashing on my phone")
+    assert not QUESTION_EN.match("anyway i moved to leeds")

@@ -30,3 +30,7 @@ def test_an_employer_typed_in_lower_case_is_read(text, employer):
                                   "work for a startup", "I work at night mostly"])
 def test_a_time_a_place_of_no_ones_or_an_article_is_no_employer(text):
     assert employers(text) == frozenset()
+
+
+def test_a_chinese_engineering_role_is_the_job():
+    assert family_of("我现在在字节做后端", "zh") == "work"
