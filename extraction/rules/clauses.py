@@ -34,7 +34,9 @@ _OTHER_ZH = re.compile(r"^(?:他|她|它|你|您|大家|别人|有人|这|那|[\
 _SELF_ZH = re.compile(r"^(?:我|咱)")
 _ANAPHORA = re.compile(r"那儿|那里|那边|这儿|这里|那个|这个|它|\b(?:there|it|that|this|them|those)\b", re.IGNORECASE)
 """A clause that points back at the one before it ("…买了个小院子，平时就住那儿") is not a statement alone."""
-MIN_EN_WORDS, MIN_ZH_CHARS = 3, 4
+_TRIP = re.compile(r"出差|旅游|旅行|度假|酒店|民宿|宾馆|住几天|住一晚|住两晚|\b(?:trip|vacation|holiday|hotel|airbnb|"
+                   r"conference|staying)\b", re.IGNORECASE)
+MIN_EN_WORDS, MIN_ZH_CHARS = 3, 3
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,13 @@ def statement_clauses(s: Sentence, asserts: Callable[[Sentence], bool]) -> list[
     pieces = _pieces(s)
     if len(pieces) < 2 or about_relative(s.text, s.lang):
         return []  # a relative's statements keep their subject together
+    trip = bool(_TRIP.search(s.text))
     groups: list[list] = []  # [start, end, family, inherits]
     for a, b in pieces:
         text = s.text[a:b]
         family = family_of(text, s.lang)
+        if trip and family == "residence":
+            family = None  # 去西安出差三天，住钟楼附近: where a trip stays is no home
         alone, implied = _stands_alone(text, s.lang)
         if groups and groups[-1][2] is None and alone and family is not None:
             groups[-1][1:3] = [b, family]  # the opening named no family: the statement is this one

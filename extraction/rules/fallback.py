@@ -224,7 +224,8 @@ def fallback(s: Sentence, user_subject: bool = False) -> Found | None:
     offset = s.text.index(core[:8]) if core[:8] in s.text else 0
     lang = s.lang
     if lang == "zh":
-        if core.endswith("吧") or len(re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", core)) < MIN_ZH or QUESTION_ZH.search(core) \
+        if core.endswith("吧") or len(re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", core)) < (3 if user_subject else MIN_ZH) \
+                or QUESTION_ZH.search(core) \
                 or _HYPO_ZH.search(core):
             return None
         rel = _REL_ZH.match(core)

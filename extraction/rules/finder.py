@@ -20,7 +20,7 @@ from extraction.rules.base import IMPLICIT_CONFIDENCE, Found, Sentence, content_
 from extraction.rules.brands import CATEGORY_EN, CATEGORY_ZH, PREFERENCE_SLOT, TIER_PREFERENCE
 from extraction.rules.choices import Choice, detect_choice
 from extraction.rules.clauses import statement_clauses
-from extraction.rules.topics import has_change
+from extraction.rules.topics import family_of, family_values, has_change
 from extraction.rules.dates import find_dates
 from extraction.rules.filler import assistant_says_nothing_about_user, is_filler, residual_fragments
 from extraction.rules.lexicon import slugify
@@ -125,8 +125,11 @@ class RuleCandidateFinder:
 
     @classmethod
     def _asserts(cls, s: Sentence) -> bool:
-        """A clause states something by itself: a rule claims it, or it says what changed."""
-        return has_change(s.text, s.lang) or cls._claimed(run_rules(ZH_RULES if s.lang == "zh" else EN_RULES, s))
+        """A clause states something by itself: it says what changed, it names where the user
+        lives or works (住宝安), or a rule claims it."""
+        family = family_of(s.text, s.lang)
+        return has_change(s.text, s.lang) or family in ("residence", "work") and bool(family_values(s.text, family)) \
+            or cls._claimed(run_rules(ZH_RULES if s.lang == "zh" else EN_RULES, s))
 
     @staticmethod
     def _claimed(fs: list[Found]) -> bool:

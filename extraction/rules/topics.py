@@ -281,10 +281,19 @@ _HOME_IN = re.compile(r"\b(?:live|lives|living|lived|moved|moving|relocated|sett
 "our place in medford"): the word after the residence verb, for telling one home from another."""
 
 
+_HOME_ZH = re.compile(r"(?:住在|住|搬到了?|搬去了?|搬来了?|定居在?|落脚在?)([\u4e00-\u9fff]{2,4}?)"
+                      r"(?=这边|那边|那儿|一带|附近|了|[，,。！!？?]|$)")
+_NOT_HOME_ZH = re.compile(r"^(?:这|那|哪|一|公司|学校|单位|家|老家|城里|市区|郊区|外面|附近|楼上|楼下|隔壁|对面)"
+                          r"|(?:宿舍|小区|公寓|房子|家|里|附近|酒店|宾馆)$")
+"""The Chinese counterpart: 住宝安, 搬到龙华了 (a district the place lists do not know), never a
+building or a relative place (住公司宿舍, 住楼下)."""
+
+
 def family_values(text: str, family: str) -> frozenset[str]:
     """The values ``text`` gives a single-valued family (domain.consolidation.VALUE_FAMILIES)."""
     if family == "residence":
-        return known_places(text) or frozenset((m.group(1) or m.group(2)).lower() for m in _HOME_IN.finditer(text))
+        return known_places(text) or frozenset((m.group(1) or m.group(2)).lower() for m in _HOME_IN.finditer(text)) \
+            or frozenset(m.group(1) for m in _HOME_ZH.finditer(text) if not _NOT_HOME_ZH.search(m.group(1)))
     if family == "work":
         return employers(text)
     return frozenset()

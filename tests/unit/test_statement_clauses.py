@@ -44,3 +44,16 @@ def test_a_clause_without_its_own_subject_must_state_something():
 def test_a_chinese_clause_without_a_subject_is_the_users():
     parts = statement_clauses(Sentence("我住在北京，现在在字节上班", 10, "zh", None, []), lambda s: True)
     assert [(c.at, c.inherits_user, c.sentence.offset) for c in parts] == [(0, False, 10), (6, True, 16)]
+
+
+def test_a_short_chinese_clause_naming_a_home_is_a_statement():
+    from extraction.rules.finder import RuleCandidateFinder
+
+    text = "我在深圳南山上班，住宝安，每天通勤一个半小时"
+    parts = statement_clauses(Sentence(text, 0, "zh", None, []), RuleCandidateFinder._asserts)
+    assert [c.sentence.text for c in parts] == ["我在深圳南山上班", "住宝安，每天通勤一个半小时"]
+
+
+def test_where_a_trip_stays_is_no_home():
+    assert clauses("后天去西安出差三天，住钟楼附近", "zh") == []
+    assert clauses("im in lisbon for a conference, staying near the river", "en") == []
