@@ -46,6 +46,7 @@ from domain.memory import Memory
 from domain.reconciliation import Change, MemoryState, Reconciler, Similar, period_end
 from domain.review import MemoryReviewer, ProposedChange, accept, after_plan
 from domain.user_directory import UserDirectory, directory_id
+from domain.value_conflicts import Values
 from domain.values import Cause, Stage
 from projections.catch_up import MEMORY_TOPICS
 
@@ -167,6 +168,16 @@ class SweepReport:
         return {"users": self.users, "changes": [c.to_dict() for c in self.changes]}
 
 
+def values_of(extractor: Any) -> Values | None:
+    """How the Fine stage's extractor reads a family's values (directly or via its fallback), so
+    the Offline stage settles two homes as the Fine stage would have."""
+    for part in (extractor, getattr(extractor, "fallback", None)):
+        values = getattr(part, "family_values", None)
+        if callable(values):
+            return values
+    return None
+
+
 def policy_of(extractor: Any) -> GovernancePolicy | None:
     """The governance policy the Fine stage's extractor uses (directly or via its fallback)."""
     for part in (extractor, getattr(extractor, "fallback", None)):
@@ -186,8 +197,10 @@ def state_of(memory: Memory) -> MemoryState:
 class OfflineStage:
     def __init__(self, store: MemoryApplication, timeline: Any, policy: GovernancePolicy | None = None, *,
                  today: Callable[[], date] | None = None, no_information: Callable[[str], bool] | None = None,
-                 similar: Similar | None = None, reviewer: MemoryReviewer | None = None) -> None:
+                 similar: Similar | None = None, reviewer: MemoryReviewer | None = None,
+                 values: Values | None = None) -> None:
         self.store, self.timeline = store, timeline
+        self.values = values
         self.reviewer = reviewer
         self.calendar = PlanCalendar(timeline)
         self.policy = policy or TimePriority()
@@ -201,6 +214,7 @@ class OfflineStage:
         and the runtime's reviewer (Claude when the Anthropic extractor is configured)."""
         policy = policy_of(runtime.service.fine_stage.extractor)
         options.setdefault("reviewer", getattr(runtime, "reviewer", None))
+        options.setdefault("values", values_of(runtime.service.fine_stage.extractor))
         return cls(runtime.store, runtime.timeline, policy, **options)
 
     # ---------------------------------------------------------------- what changed
@@ -254,7 +268,8 @@ class OfflineStage:
         return self._reconciler().plan(self._states(user_id, from_store))
 
     def _reconciler(self) -> Reconciler:
-        return Reconciler(self.policy, today=self.today(), no_information=self.no_information, similar=self.similar)
+        return Reconciler(self.policy, today=self.today(), no_information=self.no_information, similar=self.similar,
+                          values=self.values)
 
     def _states(self, user_id: str, from_store: bool) -> list[MemoryState]:
         views = {v["memory_id"]: v for v in self.timeline.memories(user_id)}

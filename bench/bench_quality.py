@@ -18,7 +18,11 @@ split, each conversation its own user, each step one envelope. Then per split an
 
 LoCoMo R@5/10/25 is read from ``bench/results/locomo.json`` (not re-run here).
 
-    python -m bench.bench_quality [--split dev|dev2|dev3|dev4|heldout|heldout2|heldout3|heldout4|heldout5] [--show-failures] [--out bench/results/quality.json]
+    python -m bench.bench_quality [--split dev|dev2|dev3|dev4|heldout|heldout2|heldout3|heldout4|heldout5] [--show-failures] [--offline] [--out bench/results/quality.json]
+
+``--offline`` sweeps each user once with the Offline stage (``memstream reconcile``) after the
+last step, so the final state (stale, contradictions, missing, MRR) is the one a user reads once
+the Offline stage has run; the per-step changes are the Fine stage's either way.
 """
 
 from __future__ import annotations
@@ -88,6 +92,14 @@ class _Product:
         self.runtime.catch_up()
         return self.runtime.read_side.search.search(user, query, top_k=TOP_K)
 
+    def reconcile(self, user: str) -> None:
+        """One Offline sweep of the user (``memstream reconcile --user``), its changes projected."""
+        from application.offline_stage import OfflineStage
+
+        runtime = self.api.runtime if self.api is not None else self.runtime
+        OfflineStage.for_runtime(runtime).sweep([user])
+        runtime.catch_up()
+
     def close(self) -> None:
         (self.api or self.runtime).close()
 
@@ -106,8 +118,9 @@ def envelope_of(case: dict[str, Any], index: int) -> dict[str, Any]:
             "conversation_id": f"c-{case['id']}", "messages": messages}
 
 
-def run_case(product: _Product, case: dict[str, Any]) -> dict[str, Any]:
-    """Ingest every step; record each step's created/revised memories and the final state."""
+def run_case(product: _Product, case: dict[str, Any], offline: bool = False) -> dict[str, Any]:
+    """Ingest every step; record each step's created/revised memories and the final state
+    (``offline``: after one Offline sweep of the user, as ``memstream reconcile`` makes it)."""
     user = case["id"]
     steps: list[list[tuple[str, dict[str, Any]]]] = []
     for index in range(len(case["steps"])):
@@ -116,6 +129,8 @@ def run_case(product: _Product, case: dict[str, Any]) -> dict[str, Any]:
         produced = [("create", views[m]) for m in dict.fromkeys(outcome.created) if m in views]
         produced += [("revise", views[m]) for m in dict.fromkeys(outcome.revised) if m in views]
         steps.append([(c, v) for c, v in produced if v.get("kind") != "episode"])
+    if offline:
+        product.reconcile(user)
     every = product.memories(user, include_archived=True)
     question = case["expect"].get("question")
     results = product.search(user, question) if question else []
@@ -253,7 +268,7 @@ def summarise(scored: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_split(split: str, cases: list[dict[str, Any]] | None = None,
-              data_dir: Path | None = None) -> dict[str, Any]:
+              data_dir: Path | None = None, offline: bool = False) -> dict[str, Any]:
     """Run one split on a fresh data dir; figures overall and per class, failures per case."""
     cases = load_cases(split) if cases is None else cases
     started = time.perf_counter()
@@ -263,7 +278,7 @@ def run_split(split: str, cases: list[dict[str, Any]] | None = None,
         try:
             for case in cases:
                 try:
-                    scored.append(score_case(case, run_case(product, case)))
+                    scored.append(score_case(case, run_case(product, case, offline)))
                 except Exception as exc:  # noqa: BLE001 - reported as the case's failure
                     scored.append({"id": case["id"], "class": case["class"], "lang": case["lang"],
                                    "noop": case["noop"], "counts": {}, "rr": None, "passed": False,
@@ -277,7 +292,7 @@ def run_split(split: str, cases: list[dict[str, Any]] | None = None,
         by_class[x["class"]].append(x)
     reasons = Counter((kind, x["class"]) for x in scored for kind, _ in x["reasons"])
     return {
-        "split": split, "via": via, "seconds": round(time.perf_counter() - started, 1),
+        "split": split, "via": via, "offline": offline, "seconds": round(time.perf_counter() - started, 1),
         "overall": summarise(scored),
         "by_lang": {lang: summarise(x for x in scored if x["lang"] == lang) for lang in ("zh", "en")},
         "by_class": {cls: summarise(xs) for cls, xs in sorted(by_class.items())},
@@ -339,12 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
     parser.add_argument("--show-failures", action="store_true",
                         help="print every failing case with its reasons (do not use it on a held-out split you tune on)")
+    parser.add_argument("--offline", action="store_true",
+                        help="sweep each user once with the Offline stage before the final state is scored")
     args = parser.parse_args(argv)
     splits = [args.split] if args.split else list(SPLITS)
     result: dict[str, Any] = {"benchmark": "quality", "fixtures": str(FIXTURES.relative_to(ROOT)),
                               "splits": {}}
     for split in splits:
-        result["splits"][split] = run_split(split)
+        result["splits"][split] = run_split(split, offline=args.offline)
         print(report(result["splits"][split]), flush=True)
         if args.show_failures:
             for failure in result["splits"][split]["failures"]:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from domain.consolidation import PROFILE_KEY, render
+from domain.consolidation import GROUPS, PROFILE_KEY, render
 from domain.extraction import ExistingMemory
 from domain.governance import GovernancePolicy, Incoming
+from domain.value_conflicts import VALUE_RULE, Held, Values, superseded, value_family
 
 MERGE_KINDS = ("fact", "preference")
 DUPLICATE_RULE, PROFILE_RULE, COVERED_RULE = "offline.duplicate", "offline.profile", "offline.covered"
@@ -227,14 +228,18 @@ class Reconciler:
     nothing; without it only covered episodes are archived. ``today`` dates past plans."""
 
     def __init__(self, policy: GovernancePolicy, *, today: date | None = None,
-                 no_information: Callable[[str], bool] | None = None, similar: Similar | None = None) -> None:
+                 no_information: Callable[[str], bool] | None = None, similar: Similar | None = None,
+                 values: Values | None = None) -> None:
         self.policy, self.today, self.no_information, self.similar = policy, today, no_information, similar
+        self.values = values
+        """The extractor's values of a family (``domain.value_conflicts``); none: no value settling."""
 
     def plan(self, memories: Sequence[MemoryState]) -> list[Change]:
         work = {m.memory_id: _Work(m, m.content, dict(m.slots), dict(m.attributes), list(m.tags))
                 for m in sorted(memories, key=MemoryState.age)}
         mergeable = [w for w in work.values() if w.state.kind in MERGE_KINDS]
         self._settle_slot_families(mergeable)
+        self._settle_values(mergeable)
         self._merge_duplicates([w for w in mergeable if w.archived is None and w.state.key != PROFILE_KEY])
         for w in mergeable:
             if w.archived is None:
@@ -278,6 +283,32 @@ class Reconciler:
                     "duplicate" if agrees else "conflict", DUPLICATE_RULE if agrees else rule,
                     other.state.version, survivor=survivor.state.memory_id,
                     superseded_by=[survivor.state.memory_id])
+
+    # -- two memories giving one single-valued family different values (two homes)
+    def _settle_values(self, memories: list[_Work]) -> None:
+        if self.values is None:
+            return
+        held = []
+        for i, w in enumerate(memories):
+            if w.archived is not None or w.state.kind != "fact":
+                continue
+            for slot, clause in (w.slots or {w.state.key: w.content}).items():
+                family = value_family(slot)
+                values = self.values(clause, family) if family else frozenset()
+                if values:
+                    held.append(Held(i, slot, family, str(w.attributes.get("subject", "user")), values,
+                                     _slot_time(w, slot) or w.state.created_at))
+        for stale, current in superseded(held):
+            loser, winner = memories[stale.memory], memories[current.memory]
+            if loser.archived is not None or winner.archived is not None or \
+                    not self.policy.new_wins(_existing(loser, stale.slot), _incoming(winner, current.slot)):
+                continue
+            if len(loser.slots) > 1:  # a profile (or the work memory) loses that slot only
+                loser.slots.pop(stale.slot, None)
+                loser.changed("conflict", VALUE_RULE)
+            else:
+                loser.archived = Change(loser.state.memory_id, "archive", "conflict", VALUE_RULE,
+                                        loser.state.version, superseded_by=[winner.state.memory_id])
 
     def _agree(self, a: _Work, b: _Work, slot: str) -> bool:
         return same_statement(_clause(a, slot), _clause(b, slot))
@@ -343,9 +374,10 @@ class Reconciler:
                                         superseded_by=[survivor.state.memory_id])
 
     def _rerender_profile(self, w: _Work) -> None:
-        if w.state.key != PROFILE_KEY or not w.slots:
-            return
-        rendered = render(w.slots, _lang(w))
+        if w.state.key not in GROUPS or not w.slots or w.state.key != PROFILE_KEY and not w.reasons:
+            return  # a profile always; the work memory when a slot of it changed here
+        alternatives = {k: v for k, v in (w.attributes.get("slot_clauses") or {}).items() if k in w.slots}
+        rendered = render(w.slots, _lang(w), alternatives)
         if rendered and rendered != w.content:
             w.content = rendered
             w.changed("refinement", PROFILE_RULE)

@@ -113,6 +113,8 @@ class RuleBasedExtractor:
         self._words = words
         values = functools.lru_cache(maxsize=4_096)(family_values)
         self._values = values
+        self.family_values = values
+        """How this extractor reads a family's values; the Offline stage settles by it too."""
         from extraction.rules.categories import SINGLE_VALUED
 
         # memoised per text: a qualifying candidate is compared with every clause of the user
