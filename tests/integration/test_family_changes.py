@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-import memstream
+from tests.support.rule_api import facts_after, open_rules_api
 
 
 @pytest.fixture(scope="module")
 def ms(tmp_path_factory, model_dir):
-    api = memstream.open(data_dir=tmp_path_factory.mktemp("families"), extractor="rules", model_dir=model_dir)
-    yield api
-    api.close()
-
-
-def facts_after(ms, user: str, *texts: str) -> list[str]:
-    for year, text in enumerate(texts, start=2024):
-        ms.add([{"role": "user", "content": text, "chat_time": f"{year}-03-10T08:00:00+00:00"}], user_id=user)
-    return [m["content"] for m in ms.memories(user_id=user) if m["kind"] != "episode"]
+    yield from open_rules_api(tmp_path_factory, model_dir, "families")
 
 
 @pytest.mark.parametrize("user,texts,now,gone", [
