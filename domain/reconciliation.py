@@ -376,8 +376,7 @@ class Reconciler:
     def _rerender_profile(self, w: _Work) -> None:
         if w.state.key not in GROUPS or not w.slots or w.state.key != PROFILE_KEY and not w.reasons:
             return  # a profile always; the work memory when a slot of it changed here
-        alternatives = {k: v for k, v in (w.attributes.get("slot_clauses") or {}).items() if k in w.slots}
-        rendered = render(w.slots, _lang(w), alternatives)
+        rendered = render(w.slots, _lang(w))
         if rendered and rendered != w.content:
             w.content = rendered
             w.changed("refinement", PROFILE_RULE)
