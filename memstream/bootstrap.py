@@ -240,8 +240,8 @@ def build_runtime(
 
     if follow_switch:
         settings = live_settings(settings)  # the memory set `memstream switch` made live, if any
-    if not settings.data_dir.exists():
-        settings.data_dir.mkdir(parents=True, mode=0o700)
+    if not settings.data_dir.exists():  # exist_ok: another process starting now may make it first
+        settings.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     store = open_application(settings.event_store_url, sync=settings.event_store_sync)
     timeline = open_timeline(store)
     embedder = open_embedder_lazily(settings)
